@@ -1,0 +1,1 @@
+"""What decides moves: networks, checkpoints, search front-end, players, DQN."""

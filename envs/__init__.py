@@ -1,0 +1,1 @@
+"""Games komi plays: Go (native rules core) and Atari-style environments. Nothing here learns."""

@@ -1,0 +1,3 @@
+from komi.cli import main
+
+raise SystemExit(main())

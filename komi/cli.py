@@ -1,0 +1,61 @@
+"""The `komi` console command: argument parsing only; each subcommand calls one function.
+
+Subcommand modules are imported lazily so that `komi --help` stays fast and never imports torch.
+Each module named in SUBCOMMANDS defines `add_parser(subparsers)`, which registers its parser and
+sets `func` (called with the parsed namespace; returns an exit status or None).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from komi import __version__
+from komi.errors import KomiError
+
+# (module, subcommand names it registers); the module is imported when its command is used.
+SUBCOMMANDS: list[tuple[str, tuple[str, ...]]] = [
+    ("komi.cmd_demo", ("demo",)),
+]
+
+
+def _build_parser(only: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="komi",
+        description="komi: an AlphaGo-style Go agent and DQN agents for Atari-style games.",
+    )
+    parser.add_argument("--version", action="version", version=f"komi {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name, names in SUBCOMMANDS:
+        if only is not None and only not in names:
+            # Cheap placeholder so the command is listed in `komi --help` without importing it.
+            for name in names:
+                sub.add_parser(name, help=_HELP.get(name, ""), add_help=False)
+            continue
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+_HELP: dict[str, str] = {
+    "demo": "play a random-vs-random game and print the board",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    known = {name for _, names in SUBCOMMANDS for name in names}
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = _build_parser(chosen if chosen in known else None)
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        status = args.func(args)
+    except KomiError as err:
+        print(f"komi: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("komi: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)

@@ -1,0 +1,1 @@
+"""What improves agents over time: pretraining, self-play, tournaments."""

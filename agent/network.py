@@ -1,0 +1,193 @@
+"""The residual policy/value network (AlphaGo Zero tower, optional KataGo global-pooling bias).
+
+Input: feature planes [B, C, N, N] float32 (from `envs.go.features.encode`).
+Output: `(policy_logits [B, N*N+1], value [B])`.
+
+* policy_logits: unnormalised log-probabilities over the N*N points (move index = row * N + col,
+  row 0 = top) followed by pass (index N*N).
+* value: tanh output in [-1, 1], the expected game outcome for the SIDE TO MOVE in the input
+  position (+1 = the side to move wins, -1 = it loses). Never Black's point of view.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture of a PolicyValueNet; saved in every checkpoint's metadata."""
+
+    board_size: int = 19
+    """Board side N; the policy has N*N+1 outputs."""
+    in_planes: int = 18
+    """Number of input feature planes C (see envs.go.features.num_planes)."""
+    blocks: int = 6
+    """Number of residual blocks in the tower."""
+    channels: int = 64
+    """Width of the tower (channels of every 3x3 conv)."""
+    global_pool_every: int = 0
+    """Every k-th block is a global-pooling bias block (KataGo); 0 = none."""
+    policy_channels: int = 2
+    """Channels of the 1x1 conv in the policy head (AlphaGo Zero: 2)."""
+    value_channels: int = 1
+    """Channels of the 1x1 conv in the value head (AlphaGo Zero: 1)."""
+    value_hidden: int = 256
+    """Width of the hidden fully connected layer of the value head."""
+
+    def __post_init__(self) -> None:
+        for name in ("board_size", "in_planes", "blocks", "channels", "policy_channels",
+                     "value_channels", "value_hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"NetworkConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.global_pool_every < 0:
+            raise ValueError("NetworkConfig.global_pool_every must be >= 0")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetworkConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown NetworkConfig fields: {sorted(unknown)}")
+        return cls(**d)
+
+
+# name -> (blocks, channels, global_pool_every)
+PRESETS: dict[str, tuple[int, int, int]] = {
+    "tiny": (2, 16, 0),      # tests
+    "cpu": (6, 64, 0),       # the CPU default
+    "cpu-gp": (6, 64, 3),    # the CPU tower with two global-pooling bias blocks
+    "small": (10, 128, 0),
+    "medium": (15, 192, 0),
+    "agz": (20, 256, 0),     # AlphaGo Zero's 20-block tower
+}
+
+
+def preset(name: str, board_size: int = 19, in_planes: int = 18, **overrides) -> NetworkConfig:
+    """The NetworkConfig of a named preset (see PRESETS) for a board size and input planes."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown network preset {name!r}; choose from {', '.join(PRESETS)}")
+    blocks, channels, gp = PRESETS[name]
+    fields = dict(board_size=board_size, in_planes=in_planes, blocks=blocks, channels=channels,
+                  global_pool_every=gp)
+    fields.update(overrides)
+    return NetworkConfig(**fields)
+
+
+def _conv_bn(c_in: int, c_out: int, k: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm2d(c_out))
+
+
+class GlobalPoolBias(nn.Module):
+    """Adds a per-channel bias computed from the board-wide mean and max of the activations.
+
+    Lets a convolutional tower see whole-board state (ko threats, who is ahead) in one block.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2 * channels, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)  # [B, 2C]
+        return x + self.fc(pooled)[:, :, None, None]
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3-BN-ReLU-(global bias)-conv3x3-BN, plus the skip connection, then ReLU."""
+
+    def __init__(self, channels: int, global_pool: bool = False) -> None:
+        super().__init__()
+        self.conv1 = _conv_bn(channels, channels, 3)
+        self.pool = GlobalPoolBias(channels) if global_pool else nn.Identity()
+        self.conv2 = _conv_bn(channels, channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pool(F.relu(self.conv1(x)))
+        return F.relu(x + self.conv2(y))
+
+
+class PolicyValueNet(nn.Module):
+    """Residual tower with a policy head (N*N+1 logits, pass last) and a tanh value head.
+
+    forward(x [B, C, N, N]) -> (policy_logits [B, N*N+1], value [B]); value is the expected
+    outcome for the side to move in x (+1 win, -1 loss).
+    """
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, n = config.channels, config.board_size
+        k = config.global_pool_every
+        self.stem = _conv_bn(config.in_planes, c, 3)
+        self.tower = nn.Sequential(*[ResidualBlock(c, global_pool=k > 0 and (i + 1) % k == 0)
+                                     for i in range(config.blocks)])
+        self.policy_conv = _conv_bn(c, config.policy_channels, 1)
+        self.policy_fc = nn.Linear(config.policy_channels * n * n, n * n + 1)
+        self.value_conv = _conv_bn(c, config.value_channels, 1)
+        self.value_fc1 = nn.Linear(config.value_channels * n * n, config.value_hidden)
+        self.value_fc2 = nn.Linear(config.value_hidden, 1)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        # Start each residual branch near zero so the deep tower begins close to identity.
+        for block in self.tower:
+            nn.init.zeros_(block.conv2[1].weight)
+        for fc in (self.policy_fc, self.value_fc2):
+            nn.init.normal_(fc.weight, std=0.01)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n = self.config.board_size
+        if x.dim() != 4 or x.shape[1] != self.config.in_planes or x.shape[2:] != (n, n):
+            raise ValueError(f"expected features [B, {self.config.in_planes}, {n}, {n}], "
+                             f"got {list(x.shape)}")
+        h = self.tower(F.relu(self.stem(x)))
+        p = F.relu(self.policy_conv(h)).flatten(1)
+        policy_logits = self.policy_fc(p)
+        v = F.relu(self.value_conv(h)).flatten(1)
+        value = torch.tanh(self.value_fc2(F.relu(self.value_fc1(v)))).squeeze(1)
+        return policy_logits.float(), value.float()
+
+    def flops_per_position(self) -> int:
+        """Multiply-adds x 2 of one forward pass (convs and linears; BN/ReLU ignored)."""
+        area = self.config.board_size ** 2
+        total = 0
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                total += 2 * area * m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+            elif isinstance(m, nn.Linear):
+                total += 2 * m.in_features * m.out_features
+        return total
+
+
+def prepare_for_device(net: PolicyValueNet, device: str | torch.device = "cpu",
+                       compile: bool = False) -> nn.Module:
+    """Move the net to a device: channels_last memory format on CUDA; optional torch.compile.
+
+    Mixed precision is applied where the net is called (see `autocast_for`), not here.
+    """
+    device = torch.device(device)
+    net = net.to(device)
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    if compile:
+        return torch.compile(net)
+    return net
+
+
+def autocast_for(device: str | torch.device):
+    """bf16 autocast on CUDA, a no-op context on CPU (fp32)."""
+    device = torch.device(device)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")

@@ -16,6 +16,8 @@ from komi.errors import KomiError
 # (module, subcommand names it registers); the module is imported when its command is used.
 SUBCOMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("komi.cmd_demo", ("demo",)),
+    ("komi.cmd_pretrain", ("pretrain",)),
+    ("komi.cmd_eval_moves", ("eval-moves",)),
 ]
 
 
@@ -38,6 +40,8 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
 
 _HELP: dict[str, str] = {
     "demo": "play a random-vs-random game and print the board",
+    "pretrain": "train the policy/value network on SGF game records",
+    "eval-moves": "move-prediction accuracy of a checkpoint on SGF games",
 }
 
 

@@ -1,0 +1,76 @@
+"""`komi pretrain`: supervised training of the policy/value network on SGF game records."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pretrain", help="train the policy/value network on SGF game records",
+        description="Convert an SGF collection (files, directories, archives) into cached shards "
+                    "once, then train the network to predict the moves and winners. Checkpoints go "
+                    "to --checkpoint-dir; --resume continues from the latest one with the same data "
+                    "order.")
+    p.add_argument("--sgf", nargs="+", required=True, metavar="PATH",
+                   help="SGF files, directories or archives (.zip, .tar, .tar.gz, .tar.xz...)")
+    g = p.add_argument_group("games")
+    g.add_argument("--board-size", type=int, default=19, help="board size of the games used (default 19)")
+    g.add_argument("--min-moves", type=int, default=20, help="skip games shorter than this (default 20)")
+    g.add_argument("--handicap", choices=("include", "exclude", "only"), default="include",
+                   help="handicap games: include, exclude or only (default include)")
+    g.add_argument("--min-rank", default=None, help="both players at least this rank, e.g. 5d (default: any)")
+    g.add_argument("--val-fraction", type=float, default=0.02,
+                   help="fraction of games held out for validation, by game (default 0.02)")
+    g.add_argument("--cache-dir", default="checkpoints/shards", help="shard cache (default checkpoints/shards)")
+    t = p.add_argument_group("training")
+    t.add_argument("--preset", default="cpu", help="network preset: tiny, cpu, cpu-gp, small, medium, agz (default cpu)")
+    t.add_argument("--feature-set", default="extended", help="input feature set (default extended)")
+    t.add_argument("--batch-size", type=int, default=128, help="positions per step (default 128)")
+    t.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd", help="default sgd (Nesterov momentum 0.9)")
+    t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.05 sgd, 0.002 adamw)")
+    t.add_argument("--weight-decay", type=float, default=1e-4, help="default 1e-4")
+    t.add_argument("--warmup-steps", type=int, default=200, help="default 200")
+    t.add_argument("--value-weight", type=float, default=0.25, help="weight of the value MSE (default 0.25)")
+    t.add_argument("--steps", type=int, default=None, help="stop after this many steps")
+    t.add_argument("--minutes", type=float, default=None,
+                   help="stop after this many minutes (default 60 when --steps is not given)")
+    t.add_argument("--val-every", type=int, default=500, help="validate every N steps (default 500)")
+    t.add_argument("--val-positions", type=int, default=4096, help="validation positions (default 4096)")
+    t.add_argument("--checkpoint-every", type=int, default=1000, help="default 1000")
+    t.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints")
+    t.add_argument("--log-dir", default="runs/pretrain", help="TensorBoard logs (default runs/pretrain; '' = none)")
+    t.add_argument("--seed", type=int, default=0, help="default 0")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto)")
+    t.add_argument("--compile", action="store_true", help="use torch.compile")
+    t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --checkpoint-dir")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+
+    from selfplay.collection import GameFilter
+    from selfplay.pretrain import PretrainConfig, pretrain
+
+    minutes = 60.0 if args.minutes is None and args.steps is None else args.minutes
+    lr = args.lr if args.lr is not None else (0.05 if args.optimizer == "sgd" else 0.002)
+    cfg = PretrainConfig(
+        sgf=tuple(args.sgf),
+        filter=GameFilter(board_size=args.board_size, min_moves=args.min_moves,
+                          handicap=args.handicap, min_rank=args.min_rank),
+        val_fraction=args.val_fraction, preset=args.preset, feature_set=args.feature_set,
+        batch_size=args.batch_size, optimizer=args.optimizer, lr=lr, weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps, steps=args.steps, minutes=minutes,
+        value_weight=args.value_weight, val_every=args.val_every, val_positions=args.val_positions,
+        checkpoint_every=args.checkpoint_every, checkpoint_dir=args.checkpoint_dir,
+        cache_dir=args.cache_dir, log_dir=args.log_dir or None, seed=args.seed, threads=args.threads,
+        device=args.device, compile=args.compile)
+
+    def on_term(signum, frame):  # a kill saves a checkpoint like Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    pretrain(cfg, resume=args.resume, progress=not args.no_progress)
+    return 0

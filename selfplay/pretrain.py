@@ -1,0 +1,326 @@
+"""Supervised pretraining: predict strong players' moves (policy) and the winner (value).
+
+SGF collection -> cached shards (selfplay.collection) -> positions drawn by game and ply ->
+feature planes from the native batched encoder with a random symmetry -> PolicyValueNet.
+Loss = cross-entropy(policy) + value_weight * MSE(value, outcome for the side to move).
+The data order is a pure function of (seed, step), so --resume continues exactly where the last
+checkpoint left off.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agent.checkpoint import (CheckpointError, checkpoint_name, latest_checkpoint, load_training_state,
+                              load_weights, network_metadata, read_metadata, save_checkpoint)
+from agent.network import PolicyValueNet, autocast_for, preset
+from komi.errors import KomiError
+from selfplay.collection import GameFilter, build_shards
+from selfplay.shards import GameTable, PositionSampler, load_shards
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """One supervised pretraining run; saved in every checkpoint's metadata."""
+
+    sgf: tuple[str, ...] = ()
+    """SGF files, directories or archives."""
+    filter: GameFilter = field(default_factory=GameFilter)
+    """Which games are used (board size, moves, handicap, rank)."""
+    val_fraction: float = 0.02
+    """Fraction of games held out for validation (by game hash)."""
+    preset: str = "cpu"
+    """Network preset (agent.network.PRESETS)."""
+    feature_set: str = "extended"
+    """Input feature set of the native encoder."""
+    batch_size: int = 128
+    """Positions per training step."""
+    optimizer: str = "sgd"
+    """"sgd" (Nesterov momentum) or "adamw"."""
+    lr: float = 0.05
+    """Peak learning rate (after warmup)."""
+    momentum: float = 0.9
+    """SGD momentum."""
+    weight_decay: float = 1e-4
+    """Weight decay (decoupled for AdamW, L2 for SGD)."""
+    warmup_steps: int = 200
+    """Linear warmup steps before the cosine decay."""
+    final_lr_fraction: float = 0.02
+    """The cosine decays to this fraction of the peak."""
+    steps: int | None = None
+    """Stop after this many steps (also the cosine horizon)."""
+    minutes: float | None = None
+    """Stop after this many minutes of training (the cosine horizon when steps is not set)."""
+    value_weight: float = 0.25
+    """Weight of the value MSE (positions of one game are correlated: keep it low)."""
+    val_every: int = 500
+    """Validate every N steps (and at the end)."""
+    val_positions: int = 4096
+    """Validation positions (a fixed random subset of the held-out games)."""
+    checkpoint_every: int = 1000
+    """Write a checkpoint every N steps (and at the end)."""
+    checkpoint_dir: str = "checkpoints"
+    """Where checkpoints go."""
+    cache_dir: str = "checkpoints/shards"
+    """Where converted shards are cached."""
+    log_dir: str | None = "runs"
+    """TensorBoard log directory (None = no logs)."""
+    seed: int = 0
+    """Seed of initial weights and data order."""
+    threads: int | None = None
+    """torch CPU threads (None = torch's default)."""
+    device: str = "auto"
+    """"cpu", "cuda" or "auto"."""
+    compile: bool = False
+    """Wrap the net in torch.compile."""
+
+    def __post_init__(self) -> None:
+        if self.steps is None and self.minutes is None:
+            raise KomiError("give --steps or --minutes (or both) to bound the training run")
+        if self.optimizer not in ("sgd", "adamw"):
+            raise KomiError(f"optimizer must be sgd or adamw, not {self.optimizer!r}")
+        if not 0 < self.val_fraction < 1:
+            raise KomiError(f"validation fraction must be in (0, 1), got {self.val_fraction}")
+        if self.batch_size < 1:
+            raise KomiError(f"batch size must be >= 1, got {self.batch_size}")
+
+
+def learning_rate(cfg: PretrainConfig, step: int, progress: float) -> float:
+    """Linear warmup over warmup_steps, then cosine from lr to final_lr_fraction * lr."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    floor = cfg.final_lr_fraction
+    return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+class BatchEncoder:
+    """Turns a PositionBatch into (planes, move targets, values, value mask) tensors."""
+
+    def __init__(self, table: GameTable, board_size: int, feature_set: str, max_batch: int) -> None:
+        from envs.go import features
+
+        self.table, self.size, self.feature_set = table, board_size, feature_set
+        self.features = features
+        self.planes = features.num_planes(feature_set)
+        self.buffer = np.zeros((max_batch, self.planes, board_size, board_size), np.float32)
+        self.sym_map = np.stack([np.asarray(features.symmetry_map(board_size, s), np.int64)
+                                 for s in range(8)])
+
+    def __call__(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        b = len(batch.ply)
+        out = self.buffer[:b]
+        self.features.encode_records(self.table.codes, self.table.offsets, batch.game_index, batch.ply,
+                                     self.size, self.feature_set, batch.symmetry, out=out)
+        moves = self.sym_map[batch.symmetry, batch.move]
+        value = torch.from_numpy(batch.value)
+        return torch.from_numpy(out), torch.from_numpy(moves), value, (value != 0).float()
+
+
+def losses(logits, v, moves, value, value_mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """(policy cross-entropy, value MSE) of one batch; positions of games without a known result
+    (value 0) do not enter the value loss."""
+    policy_loss = F.cross_entropy(logits, moves)
+    value_loss = ((v - value) ** 2 * value_mask).sum() / value_mask.sum().clamp(min=1)
+    return policy_loss, value_loss
+
+
+@torch.no_grad()
+def evaluate_positions(net, table: GameTable, board_size: int, feature_set: str,
+                       batch_size: int = 256, max_positions: int | None = None,
+                       device: str | torch.device = "cpu") -> dict[str, float]:
+    """Move-prediction metrics on (a fixed subset of) the positions of a table.
+
+    Returns {"positions", "top1", "top5", "policy_loss", "value_mse"}; the value MSE is over
+    positions of games with a known winner (NaN if none).
+    """
+    was_training = net.training
+    net.eval()
+    encoder = BatchEncoder(table, board_size, feature_set, batch_size)
+    n = top1 = top5 = 0
+    policy_sum = value_sum = value_n = 0.0
+    for batch in PositionSampler(table).sequential(batch_size, max_positions):
+        x, moves, value, mask = (t.to(device) for t in encoder(batch))
+        with autocast_for(device):
+            logits, v = net(x)
+        best5 = logits.topk(5, dim=1).indices
+        top1 += (best5[:, 0] == moves).sum().item()
+        top5 += (best5 == moves[:, None]).any(dim=1).sum().item()
+        policy_sum += F.cross_entropy(logits, moves, reduction="sum").item()
+        value_sum += ((v - value) ** 2 * mask).sum().item()
+        value_n += mask.sum().item()
+        n += len(moves)
+    net.train(was_training)
+    if n == 0:
+        raise KomiError("no positions to evaluate")
+    return {"positions": n, "top1": top1 / n, "top5": top5 / n, "policy_loss": policy_sum / n,
+            "value_mse": value_sum / value_n if value_n else float("nan")}
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise KomiError("device cuda asked for, but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def _make_optimizer(cfg: PretrainConfig, net: torch.nn.Module) -> torch.optim.Optimizer:
+    # no weight decay on biases and batch-norm parameters
+    decay = [p for p in net.parameters() if p.dim() > 1]
+    no_decay = [p for p in net.parameters() if p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _resume_point(cfg: PretrainConfig, net, optimizer) -> tuple[int, int, float]:
+    """Load the latest checkpoint of cfg.checkpoint_dir; returns (step, data_seen, train_seconds)."""
+    stem = latest_checkpoint(cfg.checkpoint_dir)
+    if stem is None:
+        raise KomiError(f"--resume: no checkpoint in {cfg.checkpoint_dir}")
+    meta = read_metadata(stem)
+    expect = {"board_size": cfg.filter.board_size, "feature_set": cfg.feature_set}
+    load_weights(stem, net, expect=expect)
+    if meta.get("config", {}).get("preset") != cfg.preset:
+        raise CheckpointError(f"{stem} does not fit: preset is {meta.get('config', {}).get('preset')!r}, "
+                              f"expected {cfg.preset!r}")
+    optimizer.load_state_dict(load_training_state(stem)["optimizer"])
+    return int(meta["step"]), int(meta.get("data_seen", 0)), float(meta.get("train_seconds", 0.0))
+
+
+def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -> dict:
+    """Run (or resume) supervised pretraining; returns the last validation metrics with the path
+    of the final checkpoint under "checkpoint"."""
+    from tqdm import tqdm
+
+    from envs.go import features
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = _device(cfg.device)
+    size = cfg.filter.board_size
+    shards = build_shards(cfg.sgf, cfg.filter, cfg.val_fraction, cfg.cache_dir, progress=progress)
+    skipped = shards.manifest["skipped"]
+    print(f"games: {shards.manifest['train_games']} train, {shards.manifest['val_games']} validation "
+          f"(of {shards.manifest['games_read']} read); skipped: "
+          + (", ".join(f"{n} {why}" for why, n in sorted(skipped.items(), key=lambda kv: -kv[1])) or "none"))
+    train_table = load_shards(shards.train)
+    val_table = load_shards(shards.val) if shards.val else None
+    if train_table.num_games == 0:
+        raise KomiError("no training game left after the validation split; add games or lower "
+                        "--val-fraction")
+    sampler = PositionSampler(train_table, seed=cfg.seed)
+
+    torch.manual_seed(cfg.seed)
+    net = PolicyValueNet(preset(cfg.preset, board_size=size, in_planes=features.num_planes(cfg.feature_set)))
+    optimizer = _make_optimizer(cfg, net)
+    step, data_seen, train_seconds = _resume_point(cfg, net, optimizer) if resume else (0, 0, 0.0)
+    net = net.to(device)
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    model = torch.compile(net) if cfg.compile else net
+    encoder = BatchEncoder(train_table, size, cfg.feature_set, cfg.batch_size)
+
+    writer = None
+    if cfg.log_dir:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(cfg.log_dir)
+        writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(cfg).items()), step)
+
+    metrics: dict = {}
+
+    def validate() -> None:
+        nonlocal metrics
+        if val_table is None:
+            return
+        metrics = evaluate_positions(net, val_table, size, cfg.feature_set, 256, cfg.val_positions, device)
+        metrics["minutes"] = train_seconds / 60
+        if writer:
+            for k in ("top1", "top5", "policy_loss", "value_mse"):
+                writer.add_scalar(f"val/{k}", metrics[k], step)
+            writer.add_scalar("val/top1_by_minute", metrics["top1"], int(train_seconds))
+        tqdm.write(f"step {step}: validation top1 {metrics['top1']:.3f} top5 {metrics['top5']:.3f} "
+                   f"policy loss {metrics['policy_loss']:.3f} value mse {metrics['value_mse']:.3f} "
+                   f"({metrics['positions']} positions, {train_seconds / 60:.1f} min)")
+
+    def checkpoint() -> Path:
+        meta = network_metadata(net, cfg.feature_set, step=step, data_seen=data_seen,
+                                train_seconds=train_seconds, metrics=metrics, config=cfg,
+                                shards=shards.manifest["key"]["inputs"][:20],
+                                games={"train": shards.manifest["train_games"],
+                                       "val": shards.manifest["val_games"]})
+        return save_checkpoint(Path(cfg.checkpoint_dir) / checkpoint_name(step), net, meta,
+                               {"optimizer": optimizer.state_dict()})
+
+    def done() -> bool:
+        return ((cfg.steps is not None and step >= cfg.steps)
+                or (cfg.minutes is not None and train_seconds >= cfg.minutes * 60))
+
+    def progress_fraction() -> float:
+        fractions = []
+        if cfg.steps:
+            fractions.append(step / cfg.steps)
+        if cfg.minutes:
+            fractions.append(train_seconds / (cfg.minutes * 60))
+        return max(fractions)
+
+    net.train()
+    bar = tqdm(total=cfg.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
+    last_saved = step
+    try:
+        while not done():
+            t0 = time.perf_counter()
+            lr = learning_rate(cfg, step, progress_fraction())
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, moves, value, mask = (t.to(device, non_blocking=True)
+                                     for t in encoder(sampler.sample(cfg.batch_size, step)))
+            if device.type == "cuda":
+                x = x.to(memory_format=torch.channels_last)
+            with autocast_for(device):
+                logits, v = model(x)
+            policy_loss, value_loss = losses(logits.float(), v.float(), moves, value, mask)
+            loss = policy_loss + cfg.value_weight * value_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            data_seen += cfg.batch_size
+            dt = time.perf_counter() - t0
+            train_seconds += dt
+            bar.update(1)
+            if step % 10 == 0 or step == 1:
+                bar.set_postfix(loss=f"{loss.item():.3f}", pos_s=f"{cfg.batch_size / dt:.0f}")
+                if writer:
+                    writer.add_scalar("train/policy_loss", policy_loss.item(), step)
+                    writer.add_scalar("train/value_mse", value_loss.item(), step)
+                    writer.add_scalar("train/lr", lr, step)
+                    writer.add_scalar("train/positions_per_s", cfg.batch_size / dt, step)
+            if step % cfg.val_every == 0:
+                validate()
+            if step % cfg.checkpoint_every == 0:
+                checkpoint()
+                last_saved = step
+    except KeyboardInterrupt:
+        if step > last_saved:
+            tqdm.write(f"interrupted: saving a checkpoint at step {step}")
+            checkpoint()
+        raise
+    finally:
+        bar.close()
+    if step % cfg.val_every != 0 or not metrics:
+        validate()
+    path = checkpoint()
+    if writer:
+        writer.close()
+    print(f"final checkpoint: {path} (step {step}, {data_seen} positions, {train_seconds / 60:.1f} min)")
+    return {**metrics, "checkpoint": str(path), "step": step}

@@ -1,0 +1,575 @@
+"""A GTP version 2 engine around a Player: pure protocol logic, driven one line at a time.
+
+`GTPEngine.handle(line)` returns the full response text (`=id result\\n\\n` or `?id error\\n\\n`),
+or None for lines GTP says to ignore (empty, comments). Nothing here touches stdin/stdout, so
+tests feed it strings; `komi gtp` (komi/cmd_gtp.py) wires it to the streams. Analysis commands
+(`lz-analyze`, `kata-analyze`) return a response that stays open: `handle` gives its first part
+and `analysis_lines()` the `info ...` lines; the streaming loop ends it when the next command
+arrives. Diagnostics go to `log` (stderr in `komi gtp`), never into responses.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from agent.game import GameError, GameState, give_turn
+from agent.players import RESIGN, Analysis, Player, RandomPlayer, own_eye_mask
+from komi.errors import KomiError
+
+BLACK, WHITE = 1, -1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class GTPFailure(Exception):
+    """A command failed: the message becomes the `? message` response."""
+
+
+@dataclass(frozen=True)
+class GTPConfig:
+    """Engine settings fixed at start-up."""
+
+    name: str = "komi"
+    """What `name` answers."""
+    version: str = ""
+    """What `version` answers (default: the komi package version)."""
+    size: int = 19
+    """Board size before any `boardsize`."""
+    komi: float = 7.5
+    """Komi before any `komi` command."""
+    max_size: int = 19
+    """Largest accepted `boardsize` (GTP coordinates go up to 25)."""
+    move_overhead: float = 0.2
+    """Seconds kept back from every move's time budget for communication."""
+    moves_left_estimate: float = 0.35
+    """Fraction of the empty points still expected to be played by one side (absolute time)."""
+
+
+@dataclass
+class TimeControl:
+    """Time settings from time_settings / kgs-time_settings and the clock from time_left."""
+
+    main: float = 0.0
+    byo_yomi: float = 0.0
+    stones: int = 0
+    left: dict | None = None  # color -> (seconds, stones)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.byo_yomi > 0 and self.stones == 0
+
+
+def format_komi(komi: float) -> str:
+    """Komi as GTP prints it: 7.5, 6, -0.5."""
+    return f"{komi:g}"
+
+
+def format_score(score: float) -> str:
+    """An area score from Black's side as a result string: B+3.5, W+0.5, 0."""
+    if score > 0:
+        return f"B+{score:g}"
+    if score < 0:
+        return f"W+{-score:g}"
+    return "0"
+
+
+class GTPEngine:
+    """The GTP command set over a GameState and a Player that generates moves."""
+
+    def __init__(self, player: Player, config: GTPConfig = GTPConfig(),
+                 log: Callable[[str], None] | None = None) -> None:
+        self.player = player
+        self.config = config
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.game = GameState(size=config.size, komi=config.komi)
+        self.time = TimeControl()
+        self.quit = False
+        self.pending_analysis: tuple[str, int, float] | None = None  # (format, color, interval s)
+        self._commands: dict[str, Callable[[list[str]], str]] = {
+            "protocol_version": lambda a: "2",
+            "name": lambda a: config.name,
+            "version": self._version,
+            "known_command": self._known_command,
+            "list_commands": lambda a: "\n".join(self._commands),
+            "quit": self._quit,
+            "boardsize": self._boardsize,
+            "clear_board": self._clear_board,
+            "komi": self._komi,
+            "play": self._play,
+            "genmove": self._genmove,
+            "reg_genmove": self._reg_genmove,
+            "kgs-genmove_cleanup": self._genmove_cleanup,
+            "undo": self._undo,
+            "showboard": self._showboard,
+            "final_score": self._final_score,
+            "final_status_list": self._final_status_list,
+            "fixed_handicap": self._fixed_handicap,
+            "place_free_handicap": self._place_free_handicap,
+            "set_free_handicap": self._set_free_handicap,
+            "time_settings": self._time_settings,
+            "kgs-time_settings": self._kgs_time_settings,
+            "time_left": self._time_left,
+            "loadsgf": self._loadsgf,
+            "printsgf": self._printsgf,
+            "lz-analyze": lambda a: self._analyze("lz", a),
+            "kata-analyze": lambda a: self._analyze("kata", a),
+        }
+        self._sync_player()
+
+    # --- the protocol ----------------------------------------------------------------------------
+    def handle(self, line: str) -> str | None:
+        """Respond to one command line; None for lines to ignore."""
+        line = _CONTROL.sub("", line).split("#", 1)[0].replace("\t", " ").strip()
+        if not line:
+            return None
+        words = line.split()
+        cmd_id = ""
+        if words[0].isdigit():
+            cmd_id = words.pop(0)
+            if not words:
+                return f"?{cmd_id} syntax error\n\n"
+        name, args = words[0], words[1:]
+        handler = self._commands.get(name)
+        if handler is None:
+            return f"?{cmd_id} unknown command\n\n"
+        self.pending_analysis = None
+        try:
+            result = handler(args)
+        except GTPFailure as err:
+            return f"?{cmd_id} {err}\n\n"
+        except KomiError as err:
+            self.log(f"komi gtp: {name}: {err}")
+            return f"?{cmd_id} {err}\n\n"
+        if self.pending_analysis is not None:
+            return f"={cmd_id}\n"  # the response stays open for `info` lines
+        return f"={cmd_id} {result}\n\n"
+
+    def known(self, name: str) -> bool:
+        return name in self._commands
+
+    # --- administrative --------------------------------------------------------------------------
+    def _version(self, args: list[str]) -> str:
+        from komi import __version__
+
+        return self.config.version or __version__
+
+    def _known_command(self, args: list[str]) -> str:
+        _arity(args, 1)
+        return "true" if args[0] in self._commands else "false"
+
+    def _quit(self, args: list[str]) -> str:
+        self.quit = True
+        return ""
+
+    # --- setup -----------------------------------------------------------------------------------
+    def _boardsize(self, args: list[str]) -> str:
+        _arity(args, 1)
+        size = _int(args[0])
+        if not 2 <= size <= self.config.max_size:
+            raise GTPFailure("unacceptable size")
+        try:
+            self.player.reset(size, self.game.komi)
+        except KomiError as err:
+            self.log(f"komi gtp: boardsize {size}: {err}")
+            self._sync_player()
+            raise GTPFailure("unacceptable size") from None
+        self.game.clear(size=size)
+        self._sync_player()
+        return ""
+
+    def _clear_board(self, args: list[str]) -> str:
+        _arity(args, 0)
+        self.game.clear()
+        self._sync_player()
+        return ""
+
+    def _komi(self, args: list[str]) -> str:
+        _arity(args, 1)
+        try:
+            komi = float(args[0])
+        except ValueError:
+            raise GTPFailure("syntax error") from None
+        if komi != komi or abs(komi) > 1000:
+            raise GTPFailure("syntax error")
+        self.game.set_komi(komi)
+        self._sync_player()
+        return ""
+
+    def _fixed_handicap(self, args: list[str]) -> str:
+        _arity(args, 1)
+        stones = _int(args[0])
+        if not self.game.is_empty():
+            raise GTPFailure("board not empty")
+        try:
+            points = self.game.place_fixed_handicap(stones)
+        except (KomiError, ValueError) as err:
+            self.log(f"komi gtp: fixed_handicap {stones}: {err}")
+            raise GTPFailure("invalid number of stones") from None
+        self._sync_player()
+        return " ".join(self._vertex(p) for p in points)
+
+    def _place_free_handicap(self, args: list[str]) -> str:
+        _arity(args, 1)
+        stones = _int(args[0])
+        if not self.game.is_empty():
+            raise GTPFailure("board not empty")
+        if not 2 <= stones < self.game.size * self.game.size:
+            raise GTPFailure("invalid number of stones")
+        # The fixed pattern where there is one; further stones spread greedily (each as far as
+        # possible from the stones already placed).
+        points: list[int] = []
+        for n in range(min(stones, 9), 1, -1):
+            try:
+                points = [int(p) for p in self.game.copy_board().place_handicap(n)]
+                break
+            except (KomiError, ValueError):
+                continue
+        points = _spread_points(self.game.size, points, stones)
+        self.game.set_setup(points, (), handicap=len(points))
+        self._sync_player()
+        return " ".join(self._vertex(p) for p in points)
+
+    def _set_free_handicap(self, args: list[str]) -> str:
+        if not self.game.is_empty():
+            raise GTPFailure("board not empty")
+        try:
+            points = [self._parse_vertex(v) for v in args]
+        except GTPFailure:
+            raise GTPFailure("bad vertex list") from None
+        if (len(points) < 2 or len(set(points)) != len(points) or self.game.pass_move in points
+                or len(points) >= self.game.size * self.game.size):
+            raise GTPFailure("bad vertex list")
+        self.game.set_setup(points, (), handicap=len(points))
+        self._sync_player()
+        return ""
+
+    # --- moves -----------------------------------------------------------------------------------
+    def _play(self, args: list[str]) -> str:
+        _arity(args, 2)
+        color, move = _color(args[0]), self._parse_vertex(args[1])
+        from envs.go import IllegalMove
+
+        try:
+            self.game.play(move, color)
+        except IllegalMove as err:
+            self.log(f"komi gtp: play {args[0]} {args[1]}: {err}")
+            raise GTPFailure("illegal move") from None
+        self._player_call(self.player.play, move, color)
+        return ""
+
+    def _genmove(self, args: list[str], cleanup: bool = False) -> str:
+        _arity(args, 1)
+        color = _color(args[0])
+        self._prepare_turn(color)
+        self._set_move_time(color)
+        move = self._player_call(self.player.genmove, color)
+        if move == RESIGN:
+            return "resign"
+        if cleanup and move == self.game.pass_move:
+            move = self._cleanup_move(color)
+        return self._commit(move, color)
+
+    def _genmove_cleanup(self, args: list[str]) -> str:
+        return self._genmove(args, cleanup=True)
+
+    def _reg_genmove(self, args: list[str]) -> str:
+        _arity(args, 1)
+        color = _color(args[0])
+        first = self.game.first_to_play
+        self._prepare_turn(color)
+        move = self._player_call(self.player.genmove, color)
+        self.game.first_to_play = first
+        self.game.rebuild()  # reg_genmove changes nothing, not even whose turn it is
+        self._sync_player()  # the player played the move on its own board: take it back
+        return "resign" if move == RESIGN else self._vertex(move)
+
+    def _undo(self, args: list[str]) -> str:
+        _arity(args, 0)
+        try:
+            self.game.undo()
+        except GameError:
+            raise GTPFailure("cannot undo") from None
+        self._sync_player()
+        return ""
+
+    # --- scoring and display ---------------------------------------------------------------------
+    def _showboard(self, args: list[str]) -> str:
+        _arity(args, 0)
+        return "\n" + str(self.game.board).rstrip("\n")
+
+    def _final_score(self, args: list[str]) -> str:
+        _arity(args, 0)
+        return format_score(float(self.game.board.score()))
+
+    def _final_status_list(self, args: list[str]) -> str:
+        _arity(args, 1)
+        status = args[0].lower()
+        if status not in ("alive", "dead", "seki"):
+            raise GTPFailure("syntax error")
+        if status != "alive":
+            return ""  # area scoring of the final position: every stone on the board counts
+        import numpy as np
+
+        stones = np.flatnonzero(np.asarray(self.game.board.stones()).reshape(-1) != 0)
+        return " ".join(self._vertex(int(p)) for p in stones)
+
+    # --- time ------------------------------------------------------------------------------------
+    def _time_settings(self, args: list[str]) -> str:
+        _arity(args, 3)
+        main, byo, stones = (_int(a) for a in args)
+        if main < 0 or byo < 0 or stones < 0:
+            raise GTPFailure("syntax error")
+        self.time = TimeControl(main=main, byo_yomi=byo, stones=stones)
+        return ""
+
+    def _kgs_time_settings(self, args: list[str]) -> str:
+        if not args:
+            raise GTPFailure("syntax error")
+        kind, rest = args[0].lower(), [_int(a) for a in args[1:]]
+        shapes = {"none": 0, "absolute": 1, "byoyomi": 3, "canadian": 3}
+        if kind not in shapes or len(rest) != shapes[kind] or any(v < 0 for v in rest):
+            raise GTPFailure("syntax error")
+        if kind == "none":
+            self.time = TimeControl(byo_yomi=1, stones=0)
+        elif kind == "absolute":
+            self.time = TimeControl(main=rest[0])
+        elif kind == "byoyomi":  # main, period time, periods: one stone per period
+            self.time = TimeControl(main=rest[0], byo_yomi=rest[1], stones=1)
+        else:  # canadian: main, period time, stones per period
+            self.time = TimeControl(main=rest[0], byo_yomi=rest[1], stones=rest[2])
+        return ""
+
+    def _time_left(self, args: list[str]) -> str:
+        _arity(args, 3)
+        color, seconds, stones = _color(args[0]), _int(args[1]), _int(args[2])
+        if seconds < 0 or stones < 0:
+            raise GTPFailure("syntax error")
+        left = dict(self.time.left or {})
+        left[color] = (float(seconds), stones)
+        self.time.left = left
+        return ""
+
+    def move_seconds(self, color: int) -> float | None:
+        """Seconds to spend on the next move of `color`, from time_left/time_settings (None = no limit)."""
+        t = self.time
+        if t.unlimited or (t.main == 0 and t.byo_yomi == 0 and not t.left):
+            return None
+        seconds, stones = (t.left or {}).get(color, (t.main if t.main > 0 else t.byo_yomi, 0 if t.main > 0 else t.stones))
+        if stones > 0:  # in byo-yomi: spread the period over its stones
+            budget = seconds / stones
+        else:
+            empty = int((self.game.board.stones() == 0).sum()) if hasattr(self.game.board.stones(), "sum") else 0
+            moves_left = max(10.0, self.config.moves_left_estimate * empty)
+            budget = seconds / moves_left + (t.byo_yomi / max(t.stones, 1) if t.byo_yomi else 0.0)
+        return max(0.05, budget - self.config.move_overhead)
+
+    # --- SGF -------------------------------------------------------------------------------------
+    def _loadsgf(self, args: list[str]) -> str:
+        if not 1 <= len(args) <= 2:
+            raise GTPFailure("syntax error")
+        upto = _int(args[1]) if len(args) == 2 else None
+        from agent.sgf_io import load_game
+
+        try:
+            game = load_game(args[0], move_number=upto)
+        except KomiError as err:
+            self.log(f"komi gtp: loadsgf: {err}")
+            raise GTPFailure("cannot load file") from None
+        if game.size > self.config.max_size:
+            raise GTPFailure("cannot load file")
+        try:
+            self.player.reset(game.size, game.komi)
+        except KomiError as err:
+            self.log(f"komi gtp: loadsgf: {err}")
+            self._sync_player()
+            raise GTPFailure("cannot load file") from None
+        self.game = game
+        self._sync_player()
+        return ""
+
+    def _printsgf(self, args: list[str]) -> str:
+        from agent.sgf_io import game_to_sgf, save_game
+
+        if len(args) > 1:
+            raise GTPFailure("syntax error")
+        names = {"white": self.player.name, "black": self.player.name}
+        if args:
+            try:
+                save_game(self.game, args[0], program=self.config.name, **names)
+            except KomiError as err:
+                self.log(f"komi gtp: printsgf: {err}")
+                raise GTPFailure("cannot save file") from None
+            return ""
+        return game_to_sgf(self.game, program=self.config.name, **names).strip()
+
+    # --- analysis --------------------------------------------------------------------------------
+    def _analyze(self, fmt: str, args: list[str]) -> str:
+        color, interval = self.game.to_play, 1.0
+        rest = list(args)
+        if rest and rest[0].lower() in ("b", "w", "black", "white"):
+            color = _color(rest.pop(0))
+        if rest and re.fullmatch(r"\d+", rest[0]):
+            interval = int(rest.pop(0)) / 100.0
+        while rest:  # key value options (interval N, minmoves N, maxmoves N, ownership b, ...)
+            key = rest.pop(0).lower()
+            if not rest:
+                raise GTPFailure("syntax error")
+            value = rest.pop(0)
+            if key == "interval":
+                interval = _int(value) / 100.0
+        self.pending_analysis = (fmt, color, max(interval, 0.05))
+        return ""
+
+    def analysis_lines(self) -> list[str]:
+        """The `info ...` lines of the open analysis response (one line, GUIs read it that way)."""
+        if self.pending_analysis is None:
+            return []
+        fmt, color, _ = self.pending_analysis
+        analysis = self._analysis_for(color)
+        if analysis is None or not analysis.moves:
+            return []
+        parts = []
+        for order, m in enumerate(analysis.moves):
+            pv = " ".join(self._vertex(p) for p in (m.pv or (m.move,)))
+            visits = max(m.visits, 1 if analysis.visits <= 1 else m.visits)
+            if fmt == "lz":
+                parts.append(f"info move {self._vertex(m.move)} visits {visits} "
+                             f"winrate {round(m.winrate * 10000)} prior {round(m.prior * 10000)} "
+                             f"lcb {round(m.winrate * 10000)} order {order} pv {pv}")
+            else:
+                parts.append(f"info move {self._vertex(m.move)} visits {visits} "
+                             f"utility {2 * m.winrate - 1:.6f} winrate {m.winrate:.6f} "
+                             f"scoreMean 0 scoreStdev 0 scoreLead 0 scoreSelfplay 0 "
+                             f"prior {m.prior:.6f} lcb {m.winrate:.6f} utilityLcb {2 * m.winrate - 1:.6f} "
+                             f"order {order} pv {pv}")
+        return [" ".join(parts)]
+
+    def _analysis_for(self, color: int) -> Analysis | None:
+        analyze_position = getattr(self.player, "analyze_position", None)
+        if analyze_position is None:
+            return None
+        board = self.game.copy_board()
+        give_turn(board, color)
+        return analyze_position(board)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _vertex(self, move: int) -> str:
+        from envs.go.coords import to_gtp
+
+        return to_gtp(int(move), self.game.size)
+
+    def _parse_vertex(self, text: str) -> int:
+        from envs.go.coords import from_gtp
+
+        if text.lower() == "pass":
+            return self.game.pass_move
+        try:
+            return int(from_gtp(text, self.game.size))
+        except (KomiError, ValueError):
+            raise GTPFailure("syntax error") from None
+
+    def _prepare_turn(self, color: int) -> None:
+        """GTP may ask either colour to move: hand the turn over on the referee board."""
+        if self.game.to_play != color:
+            give_turn(self.game.board, color)
+            if not self.game.moves:
+                self.game.first_to_play = color
+
+    def _set_move_time(self, color: int) -> None:
+        set_move_time = getattr(self.player, "set_move_time", None)
+        if set_move_time is not None:
+            set_move_time(self.move_seconds(color))
+
+    def _commit(self, move: int, color: int) -> str:
+        from envs.go import IllegalMove
+
+        try:
+            self.game.play(move, color)
+        except IllegalMove as err:
+            self.log(f"komi gtp: the player chose an illegal move {self._vertex(move)} ({err}); passing")
+            move = self.game.pass_move
+            self.game.play(move, color)
+            self._sync_player()
+        return self._vertex(move)
+
+    def _cleanup_move(self, color: int) -> int:
+        """kgs-genmove_cleanup: instead of passing, play on if a safe (non-eye) move remains."""
+        import numpy as np
+
+        board = self.game.board
+        legal = np.asarray(board.legal_moves())
+        legal = legal[legal < self.game.pass_move]
+        legal = legal[~own_eye_mask(np.asarray(board.stones()), color)[legal]] if legal.size else legal
+        self._sync_player()  # the player passed on its own board: take it back
+        if legal.size == 0:
+            return self.game.pass_move
+        # Prefer moves next to opponent stones (capturing dead ones is the point of cleanup).
+        stones = np.asarray(board.stones())
+        pad = np.pad(stones == -color, 1)
+        near = (pad[:-2, 1:-1] | pad[2:, 1:-1] | pad[1:-1, :-2] | pad[1:-1, 2:]).reshape(-1)
+        candidates = legal[near[legal]] if near[legal].any() else legal
+        return int(RandomPlayer(seed=len(self.game.moves)).rng.choice(candidates))
+
+    def _player_call(self, fn, *args):
+        try:
+            return fn(*args)
+        except KomiError as err:
+            self.log(f"komi gtp: {self.player.name}: {err}")
+            self._sync_player()
+            raise GTPFailure(str(err).splitlines()[0]) from None
+
+    def _sync_player(self) -> None:
+        """Bring the player's board to the engine's position (after undo, setup, load...)."""
+        g = self.game
+        self.player.reset(g.size, g.komi)
+        if g.setup_black or g.setup_white:
+            self.player.setup(g.setup_black, g.setup_white)
+        board = getattr(self.player, "board", None)
+        if board is not None:
+            give_turn(board, g.first_to_play)
+        for color, move in g.moves:
+            self.player.play(move, color)
+        board = getattr(self.player, "board", None)
+        if board is not None:
+            give_turn(board, g.to_play)
+
+
+def _spread_points(size: int, points: list[int], total: int) -> list[int]:
+    """Extend `points` to `total` points, each new one as far as possible from the others."""
+    import numpy as np
+
+    rows, cols = np.divmod(np.arange(size * size), size)
+    edge = np.minimum(np.minimum(rows, cols), np.minimum(size - 1 - rows, size - 1 - cols))
+    points = list(points)
+    while len(points) < total:
+        if points:
+            pr, pc = np.divmod(np.asarray(points), size)
+            dist = np.min(np.abs(rows[:, None] - pr) + np.abs(cols[:, None] - pc), axis=1).astype(float)
+        else:
+            dist = np.full(size * size, float(size))
+        dist[points] = -1.0
+        dist += 0.1 * np.minimum(edge, 3)  # prefer the third/fourth line over the edge
+        points.append(int(np.argmax(dist)))
+    return points
+
+
+def _arity(args: list[str], n: int) -> None:
+    if len(args) != n:
+        raise GTPFailure("syntax error")
+
+
+def _int(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,9}", text):
+        raise GTPFailure("syntax error")
+    return int(text)
+
+
+def _color(text: str) -> int:
+    t = text.lower()
+    if t in ("b", "black"):
+        return BLACK
+    if t in ("w", "white"):
+        return WHITE
+    raise GTPFailure("syntax error")

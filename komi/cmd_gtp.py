@@ -1,0 +1,106 @@
+"""`komi gtp`: a GTP version 2 engine on stdin/stdout for Go GUIs (Sabaki, GoGui, Lizzie, q5Go)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "gtp", help="run as a GTP engine (for Go GUIs and tournaments)",
+        description="Speak the Go Text Protocol (version 2) on stdin/stdout. With no --checkpoint "
+                    "the newest checkpoint in checkpoints/ is used, else uniformly random moves that "
+                    "do not fill the engine's own eyes. Diagnostics go to stderr only.")
+    p.add_argument("--checkpoint", help="checkpoint stem or file (default: newest in --checkpoint-dir)")
+    p.add_argument("--checkpoint-dir", default="checkpoints", help="where to look for the newest checkpoint")
+    p.add_argument("--random", action="store_true", help="play random moves even if a checkpoint exists")
+    p.add_argument("--visits", type=int, default=1, help="search visits per move (1 = the network alone)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    p.add_argument("--resign-threshold", type=float, default=0.05,
+                   help="resign when the estimated win rate is below this (0 = never; default 0.05)")
+    p.add_argument("--size", type=int, default=None, help="initial board size (default: the checkpoint's, else 19)")
+    p.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
+    p.add_argument("--name", default="komi", help="engine name reported by `name`")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.gtp import GTPConfig, GTPEngine
+
+    player, size = make_engine_player(args)
+    engine = GTPEngine(player, GTPConfig(name=args.name, size=size, komi=args.komi))
+    try:
+        serve(engine, sys.stdin, sys.stdout)
+    finally:
+        player.close()
+    return 0
+
+
+def make_engine_player(args: argparse.Namespace):
+    """The Player behind the engine, and the board size it starts with; says which on stderr."""
+    from pathlib import Path
+
+    from agent.players import NetworkPlayerConfig, RandomPlayer, network_player
+    from komi.errors import KomiError
+
+    checkpoint = args.checkpoint
+    if checkpoint is None and not args.random:
+        from agent.checkpoint import latest_checkpoint
+
+        found = latest_checkpoint(Path(args.checkpoint_dir))
+        checkpoint = str(found) if found else None
+    if checkpoint is None:
+        why = "--random given" if args.random else f"no checkpoint in {args.checkpoint_dir}/"
+        _say(f"komi gtp: playing uniformly random moves that do not fill own eyes ({why})")
+        return RandomPlayer(seed=args.seed, name=args.name), args.size or 19
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    config = NetworkPlayerConfig(visits=args.visits, device=args.device, seed=args.seed,
+                                 resign_threshold=args.resign_threshold)
+    try:
+        player = network_player(checkpoint, config, name=args.name)
+    except KomiError as err:
+        raise KomiError(f"cannot use checkpoint {checkpoint}: {err}") from None
+    kind = "network alone (1 visit)" if args.visits <= 1 else f"search, {args.visits} visits"
+    _say(f"komi gtp: checkpoint {checkpoint} ({player.board_size}x{player.board_size}, {kind})")
+    if args.size is not None and args.size != player.board_size:
+        raise KomiError(f"--size {args.size} does not fit checkpoint {checkpoint} "
+                        f"({player.board_size}x{player.board_size})")
+    return player, player.board_size
+
+
+def serve(engine, stdin, stdout) -> None:
+    """Read commands until `quit` or end of input.
+
+    An analysis response (lz-analyze, kata-analyze) stays open after its `info` line until the
+    controller sends its next line; that line ends it and is then handled as a command.
+    """
+    carried = None
+    while not engine.quit:
+        line = carried if carried is not None else stdin.readline()
+        carried = None
+        if not line:
+            break
+        response = engine.handle(line)
+        if response is None:
+            continue
+        stdout.write(response)
+        if engine.pending_analysis is not None:
+            for info in engine.analysis_lines():
+                stdout.write(info + "\n")
+            stdout.flush()
+            carried = stdin.readline()
+            stdout.write("\n")
+            engine.pending_analysis = None
+            if not carried:
+                carried = None
+                stdout.flush()
+                break
+        stdout.flush()
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

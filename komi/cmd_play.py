@@ -1,0 +1,96 @@
+"""`komi play`: a game against a checkpoint (or the random player) in the terminal."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "play", help="play a game against komi in the terminal",
+        description="Play Go in the terminal against a checkpoint (or the uniformly random player "
+                    "when no --checkpoint is given). Type moves like D4, or 'help'.")
+    p.add_argument("--checkpoint", help="checkpoint stem or file to play against (default: random player)")
+    p.add_argument("--size", type=int, default=None, help="board size (default: the checkpoint's, else 9)")
+    p.add_argument("--color", choices=("black", "white", "random"), default="black",
+                   help="your colour (default black)")
+    p.add_argument("--komi", type=float, default=None, help="komi (default 7.5, 0.5 with handicap)")
+    p.add_argument("--handicap", type=int, default=0, help="handicap stones for Black (default 0)")
+    p.add_argument("--visits", type=int, default=1, help="agent's search visits per move (1 = network alone)")
+    p.add_argument("--seconds", type=float, default=None, help="agent's time per move (search only)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--save", metavar="FILE.sgf", default=None,
+                   help="where the game is saved at the end (default komi-game-DATE-TIME.sgf)")
+    p.add_argument("--plain", action="store_true", help="X/O board without Unicode or colour")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import random
+
+    from agent.players import NetworkPlayerConfig, RandomPlayer, network_player
+    from komi.errors import KomiError
+    from komi.terminal import PlaySession, Style
+
+    if args.checkpoint:
+        agent = network_player(args.checkpoint, NetworkPlayerConfig(visits=args.visits, device=args.device,
+                                                                     seed=args.seed), name="komi")
+        size = args.size or agent.board_size
+        label = "komi"
+    else:
+        agent = RandomPlayer(seed=args.seed, name="random")
+        size = args.size or 9
+        label = "random player"
+    if not 2 <= size <= 19:
+        raise KomiError(f"--size must be between 2 and 19, not {size}")
+    if args.handicap and not 2 <= args.handicap <= 9:
+        raise KomiError(f"--handicap must be between 2 and 9, not {args.handicap}")
+    set_move_time = getattr(agent, "set_move_time", None)
+    if args.seconds is not None and set_move_time is not None:
+        set_move_time(args.seconds)
+    human = {"black": 1, "white": -1}.get(args.color) or random.Random(args.seed).choice((1, -1))
+    komi = args.komi if args.komi is not None else (0.5 if args.handicap else 7.5)
+    tty = sys.stdout.isatty()
+    style = Style(unicode=tty and not args.plain and _can_encode("●○·"), colour=tty and not args.plain)
+    session = PlaySession(agent, human, size, komi, handicap=args.handicap, style=style,
+                          save_path=args.save, agent_label=label)
+    try:
+        print(session.start(), flush=True)
+        while not session.finished:
+            try:
+                line = input(session.prompt())
+            except EOFError:
+                print()
+                print(session.handle("quit"))
+                break
+            except KeyboardInterrupt:
+                print()
+                _offer_to_save(session)
+                return 130
+            out = session.handle(line)
+            if out:
+                print(out, flush=True)
+    finally:
+        agent.close()
+    return 0
+
+
+def _offer_to_save(session) -> None:
+    try:
+        answer = input(f"Save the game to {session.save_path} before quitting? [Y/n] ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nNot saved.")
+        return
+    if answer.strip().lower() in ("", "y", "yes"):
+        print(session.handle("save"))
+    else:
+        print("Not saved.")
+
+
+def _can_encode(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False

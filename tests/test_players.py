@@ -1,0 +1,181 @@
+import sys
+
+import numpy as np
+import pytest
+
+from agent.players import (RESIGN, NetworkPlayerConfig, PlayerError, RandomPlayer, own_eye_mask,
+                           parse_player_spec)
+from helpers_play import fake_engine_command, stones_from_ascii, tiny_checkpoint
+
+
+def eyes(art, color):
+    stones = stones_from_ascii(art)
+    n = stones.shape[0]
+    return {(int(i) // n, int(i) % n) for i in np.flatnonzero(own_eye_mask(stones, color))}
+
+
+def test_eye_mask_centre_edge_and_corner():
+    art = """
+        . X . . .
+        X X . O .
+        . X X . .
+        X . X . .
+        . X . . .
+    """
+    found = eyes(art, 1)
+    assert (0, 0) in found          # corner: both neighbours black, the one diagonal black
+    assert (3, 1) in found          # centre: four black neighbours, no white diagonal
+    assert (4, 0) in found          # edge/corner point (4,0): neighbours (3,0) (4,1) black, diagonal (3,1) empty
+    assert (2, 0) in found          # edge: (1,0) (3,0) (2,1) black, no white diagonal
+    assert (0, 2) not in found      # (1,2) is empty
+    assert eyes(art, -1) == set()
+
+
+def test_eye_mask_false_eyes():
+    # centre point with two opponent diagonals: a false eye; edge point with one: false too
+    art = """
+        . . . . .
+        . O X O .
+        . X . X .
+        . X X . .
+        X . X . .
+    """
+    found = eyes(art, 1)
+    assert (2, 2) not in found      # two white diagonals
+    assert (4, 1) in found          # edge eye: diagonals (3,0) empty, (3,2) black
+    art2 = """
+        . . . . .
+        . . . . .
+        . . . . .
+        O X . . .
+        X . X . .
+    """
+    assert (4, 1) not in eyes(art2, 1)  # edge with one opponent diagonal: false eye
+    art3 = """
+        . . . . .
+        . O X . .
+        . X . X .
+        . X X X .
+        . . . . .
+    """
+    assert (2, 2) in eyes(art3, 1)  # one opponent diagonal is fine in the centre
+
+
+def test_parse_player_spec(tmp_path):
+    assert parse_player_spec("random").kind == "random"
+    s = parse_player_spec("rnd=random")
+    assert (s.name, s.kind) == ("rnd", "random")
+    s = parse_player_spec(f"{sys.executable} -c pass")
+    assert s.kind == "gtp" and s.target.endswith("-c pass")
+    s = parse_player_spec(f"py=  {sys.executable} --level=3")
+    assert s.name == "py" and s.kind == "gtp"
+    s = parse_player_spec("/bin/sh -c true --level 10")
+    assert s.name == "sh-l10"
+    with pytest.raises(PlayerError, match="no-such-engine"):
+        parse_player_spec("no-such-engine --mode gtp")
+    with pytest.raises(PlayerError, match="empty"):
+        parse_player_spec("   ")
+    with pytest.raises(PlayerError, match="cannot split"):
+        parse_player_spec("gnugo 'unbalanced")
+
+
+needs_board = pytest.mark.skipif(not hasattr(pytest.importorskip("envs.go"), "Board"),
+                                 reason="envs.go.Board not built yet")
+
+
+@needs_board
+def test_random_player_plays_legal_moves_and_never_fills_own_eyes():
+    from envs.go import Board
+
+    p = RandomPlayer(seed=3)
+    p.reset(9, 7.5)
+    board = Board(size=9, komi=7.5)
+    for _ in range(400):
+        color = board.to_play
+        eye_mask = own_eye_mask(np.asarray(board.stones()), color)
+        move = p.genmove(color)
+        assert move == 81 or not eye_mask[move]
+        board.play(move, color)   # raises if the player chose an illegal move
+        if board.is_over():
+            break
+        # the same player plays both sides here (it keeps its own board in step)
+    assert board.is_over()
+    assert (p.board.stones() == board.stones()).all()
+
+
+@needs_board
+def test_random_player_passes_when_only_own_eyes_are_left():
+    from envs.go import Board
+
+    board = Board(size=5, komi=0.5)
+    art = stones_from_ascii("""
+        . X . X .
+        X X X X X
+        O O O O O
+        O . O . O
+        O O O O O
+    """)
+    black = [int(i) for i in np.flatnonzero(art.reshape(-1) == 1)]
+    white = [int(i) for i in np.flatnonzero(art.reshape(-1) == -1)]
+    p = RandomPlayer(seed=0)
+    p.reset(5, 0.5)
+    p.setup(black, white)
+    assert p.genmove(1) == 25
+    assert p.genmove(-1) == 25
+
+
+@needs_board
+def test_gtp_engine_player_speaks_to_our_own_engine():
+    from agent.gtp_client import GTPEnginePlayer
+
+    with GTPEnginePlayer([sys.executable, "-m", "komi", "gtp", "--random", "--seed", "1"],
+                         name="self") as p:
+        p.reset(9, 7.5)
+        p.play(40, 1)
+        move = p.genmove(-1)
+        assert 0 <= move <= 81 and move != 40
+        assert p.final_score() is not None
+
+
+@needs_board
+@pytest.mark.parametrize("mode,reason", [("hang", "timeout"), ("crash", "crashed"),
+                                         ("garbage", "illegal")])
+def test_gtp_engine_failures_raise_engine_error(tmp_path, mode, reason):
+    from agent.gtp_client import EngineError, GTPEnginePlayer
+
+    p = GTPEnginePlayer(fake_engine_command(tmp_path, mode), name=mode, move_timeout=1.0)
+    try:
+        p.reset(9, 7.5)
+        with pytest.raises(EngineError) as info:
+            p.genmove(1)
+        assert info.value.reason == reason
+    finally:
+        p.close()
+
+
+def test_gtp_engine_that_cannot_start():
+    from agent.gtp_client import EngineError, GTPEnginePlayer
+
+    with pytest.raises(EngineError, match="crashed"):
+        GTPEnginePlayer([sys.executable, "-c", "import sys; sys.exit(1)"], name="dead")
+
+
+@needs_board
+def test_policy_player_with_tiny_checkpoint(tmp_path):
+    from agent.players import PolicyPlayer
+
+    ckpt = tiny_checkpoint(tmp_path)
+    if ckpt is None:
+        pytest.skip("network / features not available yet")
+    p = PolicyPlayer(ckpt, NetworkPlayerConfig())
+    p.reset(9, 7.5)
+    move = p.genmove(1)
+    assert 0 <= move <= 81
+    a = p.analyze()
+    assert a is not None and 0.0 <= a.winrate <= 1.0 and a.moves[0].move == move
+    assert a.moves[0].prior >= a.moves[-1].prior
+    with pytest.raises(PlayerError, match="9x9"):
+        p.reset(13, 7.5)
+    resigner = PolicyPlayer(ckpt, NetworkPlayerConfig(resign_threshold=1.01, resign_after=0))
+    resigner.reset(9, 7.5)
+    assert resigner.genmove(1) == RESIGN

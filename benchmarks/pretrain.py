@@ -1,9 +1,9 @@
 """Training and inference speed of each network preset, against the machine's matmul peak.
 
 For torch thread counts 1 and 2 (or --threads), measures:
-  * peak: fp32 GFLOP/s of a large square matmul (the machine's practical ceiling),
-  * train pos/s: forward + backward + SGD step on random planes (batch --batch),
-  * infer pos/s: forward under inference_mode (batch --infer-batch),
+  * peak: best fp32 GFLOP/s of large square matmuls (the machine's practical ceiling),
+  * train pos/s: forward + backward + SGD step on random planes (batch --batch; median step),
+  * infer pos/s: forward under inference_mode (batch --infer-batch; median call),
   * %peak: training FLOP rate (3 x forward FLOPs per position: forward, grad of inputs, grad of
     weights) over the measured peak,
   * encode pos/s: the native batched feature encoder (when envs.go.features is built).
@@ -22,14 +22,18 @@ import torch
 from agent.network import PRESETS, PolicyValueNet, autocast_for, preset
 
 
-def _timed(fn, seconds: float, min_iters: int = 2) -> float:
-    """Seconds per call of fn (after one warm-up call), running for about `seconds`."""
+def _timed(fn, seconds: float, min_iters: int = 3, best: bool = False) -> float:
+    """Seconds per call of fn after one warm-up call: the median over about `seconds` of calls
+    (or the fastest call with best=True). Medians and minima shrug off bursts of load from
+    other users of a shared machine."""
     fn()
-    iters, start = 0, time.perf_counter()
-    while iters < min_iters or time.perf_counter() - start < seconds:
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < min_iters or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
         fn()
-        iters += 1
-    return (time.perf_counter() - start) / iters
+        times.append(time.perf_counter() - t0)
+    return min(times) if best else float(np.median(times))
 
 
 def _sync(device: torch.device) -> None:
@@ -37,15 +41,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_peak_gflops(device: torch.device, seconds: float, n: int = 2048) -> float:
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def matmul_peak_gflops(device: torch.device, seconds: float) -> float:
+    """Best fp32 GFLOP/s of square matmuls of a few sizes (the machine's practical ceiling)."""
+    rates = []
+    for n in (1024, 2048, 3072):
+        a = torch.randn(n, n, device=device)
+        b = torch.randn(n, n, device=device)
 
-    def step():
-        a @ b
-        _sync(device)
+        def step():
+            a @ b
+            _sync(device)
 
-    return 2 * n ** 3 / _timed(step, seconds) / 1e9
+        rates.append(2 * n ** 3 / _timed(step, seconds / 3, best=True) / 1e9)
+    return max(rates)
 
 
 def train_positions_per_s(net: PolicyValueNet, batch: int, device: torch.device, seconds: float) -> float:

@@ -162,6 +162,14 @@ def evaluate_positions(net, table: GameTable, board_size: int, feature_set: str,
             "value_mse": value_sum / value_n if value_n else float("nan")}
 
 
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -322,5 +330,6 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
     path = checkpoint()
     if writer:
         writer.close()
-    print(f"final checkpoint: {path} (step {step}, {data_seen} positions, {train_seconds / 60:.1f} min)")
+    print(f"final checkpoint: {path} (step {step}, {data_seen} positions, {train_seconds / 60:.1f} min "
+          f"of training, peak memory {_peak_rss_mb():.0f} MB)")
     return {**metrics, "checkpoint": str(path), "step": step}

@@ -18,6 +18,7 @@ SUBCOMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("komi.cmd_demo", ("demo",)),
     ("komi.cmd_pretrain", ("pretrain",)),
     ("komi.cmd_eval_moves", ("eval-moves",)),
+    ("komi.cmd_dqn", ("dqn",)),
 ]
 
 
@@ -42,6 +43,7 @@ _HELP: dict[str, str] = {
     "demo": "play a random-vs-random game and print the board",
     "pretrain": "train the policy/value network on SGF game records",
     "eval-moves": "move-prediction accuracy of a checkpoint on SGF games",
+    "dqn": "train, evaluate and watch DQN agents on Atari-style games",
 }
 
 

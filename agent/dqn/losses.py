@@ -1,0 +1,68 @@
+"""TD losses: expected-value DQN (optionally Double) and C51's categorical cross-entropy."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from agent.dqn.networks import QNetwork
+
+
+def td_loss(online: QNetwork, target: QNetwork, obs: torch.Tensor, actions: torch.Tensor,
+            returns: torch.Tensor, discounts: torch.Tensor, next_obs: torch.Tensor,
+            weights: torch.Tensor, *, double: bool, loss: str = "huber"
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(scalar weighted loss, per-sample priorities [B], mean predicted Q) for one batch.
+
+    Target y = returns + discounts · Q_target(s', a*), a* = argmax of the online net (Double DQN)
+    or of the target net. For C51 heads, the target distribution is projected onto the support.
+    """
+    if online.spec.atoms > 1:
+        return _categorical_loss(online, target, obs, actions, returns, discounts, next_obs, weights,
+                                 double=double)
+    q = online(obs).gather(1, actions[:, None]).squeeze(1)
+    with torch.no_grad():
+        next_target = target(next_obs)
+        if double:
+            best = online(next_obs).argmax(dim=1, keepdim=True)
+        else:
+            best = next_target.argmax(dim=1, keepdim=True)
+        y = returns + discounts * next_target.gather(1, best).squeeze(1)
+    if loss == "huber":
+        per_sample = F.smooth_l1_loss(q, y, reduction="none")
+    else:
+        per_sample = F.mse_loss(q, y, reduction="none")
+    return (per_sample * weights).mean(), (y - q).detach().abs(), q.detach().mean()
+
+
+def project_distribution(next_probs: torch.Tensor, returns: torch.Tensor, discounts: torch.Tensor,
+                         support: torch.Tensor) -> torch.Tensor:
+    """C51 projection: the distribution of returns + discounts·z (z ~ next_probs [B, K]) on ``support`` [K]."""
+    k = support.numel()
+    v_min, v_max = support[0].item(), support[-1].item()
+    dz = (v_max - v_min) / (k - 1)
+    tz = (returns[:, None] + discounts[:, None] * support[None, :]).clamp(v_min, v_max)
+    b = (tz - v_min) / dz
+    lower, upper = b.floor().long(), b.ceil().long()
+    # When b lands exactly on an atom, lower == upper: give it all the mass.
+    lower_w = (upper.float() - b) + (lower == upper).float()
+    upper_w = b - lower.float()
+    out = torch.zeros_like(next_probs)
+    out.scatter_add_(1, lower, next_probs * lower_w)
+    out.scatter_add_(1, upper, next_probs * upper_w)
+    return out
+
+
+def _categorical_loss(online, target, obs, actions, returns, discounts, next_obs, weights, *, double):
+    logits = online.logits(obs)
+    log_p = logits[torch.arange(len(actions)), actions].log_softmax(dim=-1)
+    with torch.no_grad():
+        next_logits = target.logits(next_obs)
+        if double:
+            best = online(next_obs).argmax(dim=1)
+        else:
+            best = target.q_values(next_logits).argmax(dim=1)
+        next_probs = next_logits[torch.arange(len(best)), best].softmax(dim=-1)
+        m = project_distribution(next_probs, returns, discounts, online.support)
+    per_sample = -(m * log_p).sum(dim=-1)
+    q = (log_p.exp() * online.support).sum(dim=-1)
+    return (per_sample * weights).mean(), per_sample.detach(), q.detach().mean()

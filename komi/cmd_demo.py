@@ -6,15 +6,26 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="play a random-vs-random game and print the board",
-                       description="Play one game between two uniformly random players and print it.")
-    p.add_argument("--size", type=int, default=9, help="board size (default 9)")
+                       description="Play one game between two uniformly random players that never "
+                                   "fill their own eyes, natively, and print the final board and score.")
+    p.add_argument("--size", type=int, default=9, help="board size, 2..25 (default 9)")
     p.add_argument("--komi", type=float, default=7.5, help="komi (default 7.5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from envs.go import _core
+    from envs.go import Board, GoError
 
-    print(f"komi native core {_core.__version__}: rules not built yet (size {args.size}, seed {args.seed})")
+    if args.seed < 0:
+        raise GoError(f"--seed must be >= 0, got {args.seed}")
+    board = Board(size=args.size, komi=args.komi)
+    moves = board.playout(seed=args.seed, fill_own_eyes=False)
+    print(board)
+    score = board.score()
+    if score == 0:
+        result = "draw"
+    else:
+        result = f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+    print(f"{moves} moves, area score (komi {args.komi:g}): {result}")
     return 0

@@ -1,4 +1,14 @@
-"""Go: the native rules core with a Python API, coordinates, SGF, and environments."""
-from envs.go import _core
+"""Go: the native rules core with a Python API, coordinates, features, SGF and environments.
 
-__all__ = ["_core"]
+`Board` is the native class itself (no Python wrapper in the hot path). Moves are indices
+`row * size + col` with row 0 the top line; pass is `size * size`. Colours: BLACK = 1,
+WHITE = -1, EMPTY = 0. See the README section "Python API: envs.go".
+"""
+from envs.go._core import Board, random_games
+from envs.go.errors import CoordinateError, GoError, IllegalMove
+
+BLACK: int = 1
+WHITE: int = -1
+EMPTY: int = 0
+
+__all__ = ["Board", "random_games", "IllegalMove", "GoError", "CoordinateError", "BLACK", "WHITE", "EMPTY"]

@@ -1,0 +1,146 @@
+// Feature planes: see features.h for the plane order and the symmetries.
+#include "feature_planes.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace komi {
+
+FeatureSet feature_set_from_name(const std::string& name) {
+    if (name == "agz") return FeatureSet::AGZ;
+    if (name == "extended") return FeatureSet::Extended;
+    if (name == "basic") return FeatureSet::Basic;
+    throw std::invalid_argument("unknown feature set '" + name + "' (choose 'agz', 'extended' or 'basic')");
+}
+
+int num_planes(FeatureSet set) {
+    switch (set) {
+        case FeatureSet::AGZ: return 17;
+        case FeatureSet::Extended: return 30;
+        case FeatureSet::Basic: return 4;
+    }
+    return 0;
+}
+
+int symmetry_move(int move, int n, int sym) {
+    if (move == n * n) return move;
+    int r = move / n, c = move % n;
+    if (sym & 4) std::swap(r, c);
+    if (sym & 1) r = n - 1 - r;
+    if (sym & 2) c = n - 1 - c;
+    return r * n + c;
+}
+
+int inverse_symmetry(int sym) {
+    // Transposition then flips: the inverse flips first, which swaps the two flips.
+    static const int kInverse[8] = {0, 1, 2, 3, 4, 6, 5, 7};
+    return kInverse[sym & 7];
+}
+
+void encode_board(const Board& b, FeatureSet set, int sym, float* out) {
+    const int n = b.size(), nn = n * n;
+    const int planes = num_planes(set);
+    const int own = b.to_play();
+    int map[kMaxPoints];
+    for (int m = 0; m < nn; ++m) map[m] = symmetry_move(m, n, sym);
+    std::fill(out, out + (size_t)planes * nn, 0.0f);
+    if (set == FeatureSet::Basic) {
+        for (int m = 0; m < nn; ++m) {
+            const int8_t col = b.color_at(b.point(m));
+            out[(col == own ? 0 : (col == EMPTY ? 2 : 1)) * nn + map[m]] = 1.0f;
+        }
+        if (own == BLACK) std::fill(out + 3 * nn, out + 4 * nn, 1.0f);
+        return;
+    }
+    for (int k = 0; k < kHistory; ++k) {
+        const int8_t* stones = b.history(k);
+        if (!stones) break;
+        float* own_plane = out + (size_t)k * nn;
+        float* opp_plane = out + (size_t)(kHistory + k) * nn;
+        for (int m = 0; m < nn; ++m) {
+            int8_t col = stones[b.point(m)];
+            if (col == own) own_plane[map[m]] = 1.0f;
+            else if (col == -own) opp_plane[map[m]] = 1.0f;
+        }
+    }
+    if (own == BLACK) std::fill(out + 16 * nn, out + 17 * nn, 1.0f);
+    if (set == FeatureSet::AGZ) return;
+
+    std::fill(out + 17 * nn, out + 18 * nn, 1.0f);
+    for (int m = 0; m < nn; ++m) {
+        const int p = b.point(m);
+        const int8_t col = b.color_at(p);
+        if (col == EMPTY) {
+            if (b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
+            continue;
+        }
+        const int libs = b.chain_liberties(p);
+        const int plane = (col == own ? 18 : 21) + (libs >= 3 ? 2 : libs - 1);
+        out[(size_t)plane * nn + map[m]] = 1.0f;
+    }
+    const int ko = b.ko_move();
+    if (ko >= 0) out[25 * nn + map[ko]] = 1.0f;
+    for (int k = 0; k < 4; ++k) {
+        const int mv = b.last_move(k);
+        if (mv >= 0 && mv < nn) out[(size_t)(26 + k) * nn + map[mv]] = 1.0f;
+    }
+}
+
+namespace {
+
+[[noreturn]] void bad_record(int64_t game, int64_t entry, const std::string& what) {
+    throw std::invalid_argument("game record " + std::to_string(game) + ", entry " +
+                                std::to_string(entry) + ": " + what);
+}
+
+// Replays entries [0, ply) of one game onto a fresh board.
+void replay(Board& board, const int16_t* codes, int64_t game, int64_t length, int64_t ply) {
+    const int n = board.size(), pass = n * n;
+    int setup[2][kMaxPoints];
+    int nsetup[2] = {0, 0};
+    auto flush_setup = [&](int64_t entry) {
+        if (nsetup[0] + nsetup[1] == 0) return;
+        int dead = board.set_stones(setup[0], nsetup[0], setup[1], nsetup[1], nullptr, 0);
+        if (dead >= 0) bad_record(game, entry, "setup stones leave a chain without liberties");
+        nsetup[0] = nsetup[1] = 0;
+    };
+    for (int64_t i = 0; i < ply; ++i) {
+        const int code = codes[i];
+        const int point = code >> 2;
+        const int color = (code & 2) ? WHITE : BLACK;
+        if (code < 0 || point > pass) bad_record(game, i, "point out of range for a " +
+                                                 std::to_string(n) + "x" + std::to_string(n) + " board");
+        if (code & 1) {
+            if (point == pass) bad_record(game, i, "setup stone on pass");
+            int side = color == BLACK ? 0 : 1;
+            if (nsetup[side] >= kMaxPoints) bad_record(game, i, "too many setup stones");
+            setup[side][nsetup[side]++] = point;
+            continue;
+        }
+        flush_setup(i);
+        if (board.play_recorded(point, color) != kLegal) bad_record(game, i, "move on an occupied point");
+    }
+    flush_setup(ply);
+    // The side to move is the colour of the next move when there is one.
+    if (ply < length && !(codes[ply] & 1)) board.set_to_play((codes[ply] & 2) ? WHITE : BLACK);
+}
+
+}  // namespace
+
+void encode_records(const int16_t* codes, int64_t num_codes, const int64_t* offsets,
+                    int64_t num_games, const int64_t* game_index, const int64_t* ply,
+                    const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out) {
+    const size_t stride = (size_t)num_planes(set) * size * size;
+    for (int64_t b = 0; b < batch; ++b) {
+        const int64_t g = game_index[b];
+        const int64_t start = offsets[g], length = offsets[g + 1] - offsets[g];
+        if (start < 0 || length < 0 || offsets[g + 1] > num_codes)
+            throw std::invalid_argument("offsets of game " + std::to_string(g) + " are outside the codes");
+        (void)num_games;
+        Board board(size, 7.5f, Superko::None, false, 0);
+        replay(board, codes + start, g, length, ply[b]);
+        encode_board(board, set, (int)symmetry[b], out + b * stride);
+    }
+}
+
+}  // namespace komi

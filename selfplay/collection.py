@@ -110,8 +110,8 @@ def filtered_games(paths: Iterable[str | os.PathLike], flt: GameFilter,
         if reason is None:
             try:
                 codes = encode_game(record.size, record.moves, record.setup_black, record.setup_white)
-            except (ValueError, OverflowError):
-                reason = "bad move codes"
+            except KomiError:
+                reason = "move off the board"
         if reason is not None:
             stats.skipped[reason] += 1
             continue

@@ -24,10 +24,8 @@ from typing import Iterable
 
 import numpy as np
 
+from envs.go.records import COLOR_BIT, SETUP_BIT, pack_record
 from komi.errors import KomiError
-
-SETUP_BIT = 1
-COLOR_BIT = 2
 
 
 class ShardError(KomiError):
@@ -84,10 +82,7 @@ def encode_game(size: int, moves: Iterable[tuple[int, int]], setup_black: Iterab
 
     color is +1 (Black) or -1 (White); move is row * size + col, size * size = pass.
     """
-    codes = [(p << 2) | SETUP_BIT for p in setup_black]
-    codes += [(p << 2) | COLOR_BIT | SETUP_BIT for p in setup_white]
-    codes += [(m << 2) | (COLOR_BIT if c < 0 else 0) for c, m in moves]
-    return np.asarray(codes, dtype=np.int16)
+    return pack_record(moves, size, setup_black, setup_white)
 
 
 def save_shard(path: str | os.PathLike, table: GameTable) -> Path:

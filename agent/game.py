@@ -1,7 +1,11 @@
 """One game as front-ends see it: the current Board plus the history needed for undo and SGF.
 
-Used by `komi gtp`, `komi play` and the tournament referee. The Board is rebuilt from the setup
+Used by `komi gtp`, `komi play`, our own players and the tournament referee. Moves carry their
+colour, so either side may move twice (GTP allows it). The Board is rebuilt from the setup
 stones and the move list when something is taken back (games are short; replay is native-fast).
+GTP also lets play go on after two passes (the clean-up phase); the Board would call the game
+over, so a pass that would end the game is left off the Board (never off the record) when more
+moves follow it.
 """
 from __future__ import annotations
 
@@ -11,14 +15,22 @@ from typing import Sequence
 from komi.errors import KomiError
 
 
-def give_turn(board, color: int) -> None:
-    """Make `color` the side to move on `board` (GTP and setup positions may ask either side)."""
-    if board.to_play != color:
-        board.set_to_play(color)
-
-
 class GameError(KomiError):
     """A request the current game cannot honour (undo with no moves, handicap on a full board...)."""
+
+
+def board_for(board, color: int):
+    """`board` if `color` is to move, else a copy where it is (the other side passes first).
+
+    For choosing a move when GTP asks the side that is not to move (the Board has no way to
+    hand over the turn without a move); the copy is only looked at, never played on for real.
+    """
+    if board.to_play == color:
+        return board
+    view = board.copy()
+    if not view.is_over():
+        view.play(board.size * board.size, -color)
+    return view
 
 
 @dataclass
@@ -34,16 +46,13 @@ class GameState:
     setup_black: list[int] = field(default_factory=list)
     """Black setup stones (handicap), placed before the first move."""
     setup_white: list[int] = field(default_factory=list)
-    """White setup stones."""
+    """White setup stones (SGF AW)."""
     handicap: int = 0
-    """Number of handicap stones (0 = none)."""
+    """Number of handicap stones (0 = none); with handicap stones White moves first."""
     moves: list[tuple[int, int]] = field(default_factory=list)
     """(color, move) in order; pass = size*size."""
-    first_to_play: int = 1
-    """Colour to move after the setup (White after a handicap)."""
 
     def __post_init__(self) -> None:
-        self.board = self._fresh_board()
         self.rebuild()
 
     # --- changes ---------------------------------------------------------------------------------
@@ -53,9 +62,8 @@ class GameState:
             self.size = size
         if komi is not None:
             self.komi = komi
-        self.setup_black, self.setup_white, self.moves = [], [], []
-        self.handicap, self.first_to_play = 0, 1
-        self.board = self._fresh_board()
+        self.setup_black, self.setup_white, self.moves, self.handicap = [], [], [], 0
+        self.rebuild()
 
     def set_komi(self, komi: float) -> None:
         """Change komi, keeping the position."""
@@ -65,27 +73,29 @@ class GameState:
     def place_fixed_handicap(self, stones: int) -> list[int]:
         """Standard handicap points for `stones` (board must be empty); returns them."""
         self._require_empty()
-        points = [int(p) for p in self.board.place_handicap(stones)]
-        self.setup_black, self.handicap, self.first_to_play = points, stones, -1
+        points = [int(p) for p in self._fresh_board().place_handicap(stones)]
+        self.setup_black, self.handicap = points, stones
         self.rebuild()
         return points
 
-    def set_setup(self, black: Sequence[int], white: Sequence[int] = (), handicap: int | None = None,
-                  first_to_play: int | None = None) -> None:
+    def set_setup(self, black: Sequence[int], white: Sequence[int] = (), handicap: int | None = None) -> None:
         """Setup stones on an empty board (free handicap, SGF AB/AW)."""
         self._require_empty()
+        old = (self.setup_black, self.setup_white, self.handicap)
         self.setup_black, self.setup_white = [int(m) for m in black], [int(m) for m in white]
-        self.handicap = len(self.setup_black) if handicap is None else handicap
-        if first_to_play is None:
-            first_to_play = -1 if self.handicap and not self.setup_white else 1
-        self.first_to_play = first_to_play
-        self.rebuild()
+        self.handicap = (len(self.setup_black) if not self.setup_white else 0) if handicap is None else handicap
+        try:
+            self.rebuild()
+        except KomiError:
+            self.setup_black, self.setup_white, self.handicap = old
+            self.rebuild()
+            raise
 
     def play(self, move: int, color: int | None = None) -> None:
         """Play a move (raises envs.go.IllegalMove and leaves everything unchanged if illegal)."""
         color = self.to_play if color is None else color
-        if color != self.board.to_play:
-            self._give_turn_to(color)
+        if self.board.is_over() and not self.board.resigned:
+            self.rebuild(reopen=True)
         self.board.play(move, color)
         self.moves.append((color, int(move)))
 
@@ -112,26 +122,29 @@ class GameState:
     def copy_board(self):
         return self.board.copy()
 
-    def rebuild(self, upto: int | None = None) -> None:
-        """Recreate the Board from setup + moves (the first `upto` moves; history truncated to them)."""
+    def rebuild(self, upto: int | None = None, reopen: bool = False) -> None:
+        """Recreate the Board from setup + moves (the first `upto` moves; history truncated to them).
+
+        reopen: a move is about to follow the last one, so a game-ending last pass stays off too.
+        """
         if upto is not None:
             del self.moves[upto:]
         board = self._fresh_board()
-        if self.setup_black or self.setup_white:
+        if self.setup_black and not self.setup_white and self.handicap:
+            board.set_free_handicap(self.setup_black)  # White moves next
+        elif self.setup_black or self.setup_white:
             board.set_stones(black=self.setup_black, white=self.setup_white)
+        last = len(self.moves) - (0 if reopen else 1)
+        for i, (color, move) in enumerate(self.moves):
+            if move == self.pass_move and board.consecutive_passes >= 1 and i < last:
+                continue  # a game-ending pass followed by clean-up moves: keep it off the Board
+            board.play(move, color)
         self.board = board
-        self._give_turn_to(self.first_to_play)
-        moves, self.moves = self.moves, []
-        for color, move in moves:
-            self.play(move, color)
 
     def _fresh_board(self):
         from envs.go import Board
 
         return Board(size=self.size, komi=self.komi, superko=self.superko)
-
-    def _give_turn_to(self, color: int) -> None:
-        give_turn(self.board, color)
 
     def _require_empty(self) -> None:
         if not self.is_empty():

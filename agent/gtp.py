@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from agent.game import GameError, GameState, give_turn
+from agent.game import GameError, GameState, board_for
 from agent.players import RESIGN, Analysis, Player, RandomPlayer, own_eye_mask
 from komi.errors import KomiError
 
@@ -262,7 +262,6 @@ class GTPEngine:
     def _genmove(self, args: list[str], cleanup: bool = False) -> str:
         _arity(args, 1)
         color = _color(args[0])
-        self._prepare_turn(color)
         self._set_move_time(color)
         move = self._player_call(self.player.genmove, color)
         if move == RESIGN:
@@ -277,11 +276,7 @@ class GTPEngine:
     def _reg_genmove(self, args: list[str]) -> str:
         _arity(args, 1)
         color = _color(args[0])
-        first = self.game.first_to_play
-        self._prepare_turn(color)
         move = self._player_call(self.player.genmove, color)
-        self.game.first_to_play = first
-        self.game.rebuild()  # reg_genmove changes nothing, not even whose turn it is
         self._sync_player()  # the player played the move on its own board: take it back
         return "resign" if move == RESIGN else self._vertex(move)
 
@@ -450,9 +445,7 @@ class GTPEngine:
         analyze_position = getattr(self.player, "analyze_position", None)
         if analyze_position is None:
             return None
-        board = self.game.copy_board()
-        give_turn(board, color)
-        return analyze_position(board)
+        return analyze_position(board_for(self.game.board, color))
 
     # --- helpers ---------------------------------------------------------------------------------
     def _vertex(self, move: int) -> str:
@@ -469,13 +462,6 @@ class GTPEngine:
             return int(from_gtp(text, self.game.size))
         except (KomiError, ValueError):
             raise GTPFailure("syntax error") from None
-
-    def _prepare_turn(self, color: int) -> None:
-        """GTP may ask either colour to move: hand the turn over on the referee board."""
-        if self.game.to_play != color:
-            give_turn(self.game.board, color)
-            if not self.game.moves:
-                self.game.first_to_play = color
 
     def _set_move_time(self, color: int) -> None:
         set_move_time = getattr(self.player, "set_move_time", None)
@@ -522,18 +508,16 @@ class GTPEngine:
 
     def _sync_player(self) -> None:
         """Bring the player's board to the engine's position (after undo, setup, load...)."""
-        g = self.game
-        self.player.reset(g.size, g.komi)
-        if g.setup_black or g.setup_white:
-            self.player.setup(g.setup_black, g.setup_white)
-        board = getattr(self.player, "board", None)
-        if board is not None:
-            give_turn(board, g.first_to_play)
-        for color, move in g.moves:
-            self.player.play(move, color)
-        board = getattr(self.player, "board", None)
-        if board is not None:
-            give_turn(board, g.to_play)
+        sync_player(self.player, self.game)
+
+
+def sync_player(player: Player, game: GameState) -> None:
+    """Replay `game` (setup stones and moves) into a Player from an empty board."""
+    player.reset(game.size, game.komi)
+    if game.setup_black or game.setup_white:
+        player.setup(game.setup_black, game.setup_white)
+    for color, move in game.moves:
+        player.play(move, color)
 
 
 def _spread_points(size: int, points: list[int], total: int) -> list[int]:

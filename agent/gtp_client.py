@@ -39,6 +39,7 @@ class GTPClient:
                                          start_new_session=True)
         except OSError as err:
             raise EngineError(name, "crashed", f"cannot start {self.argv[0]!r}: {err}") from None
+        self.broken = False  # after a timeout the engine is not asked anything more
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.send("protocol_version", timeout=startup_timeout)
@@ -63,8 +64,10 @@ class GTPClient:
             try:
                 line = self._lines.get(timeout=timeout)
             except queue.Empty:
+                self.broken = True
                 raise EngineError(self.name, "timeout", f"no answer to {command!r} within {timeout:g}s") from None
             if line is None:
+                self.broken = True
                 raise EngineError(self.name, "crashed", f"exited while answering {command!r}")
             line = line.rstrip("\r\n")
             if not lines and not line.strip():
@@ -82,16 +85,15 @@ class GTPClient:
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the engine to quit; kill it if it does not."""
-        if self.proc.poll() is None:
+        if self.proc.poll() is None and not self.broken:
             try:
                 self.send("quit", timeout=timeout)
-            except EngineError:
-                pass
-            try:
                 self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            except (EngineError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -111,11 +113,16 @@ class GTPEnginePlayer(Player):
         self.seconds_per_move = seconds_per_move
         self.client = GTPClient(argv, name=self.name, stderr_path=stderr_path)
         self.size = 19
+        # Our rules score the board as it stands (area, no dead-stone removal), so once the engine
+        # has passed it is asked for kgs-genmove_cleanup moves, which capture dead stones first.
+        self.can_cleanup = self.client.send("known_command kgs-genmove_cleanup").strip() == "true"
+        self.has_passed = False
 
     def reset(self, size: int, komi: float) -> None:
         from agent.gtp import format_komi
 
         self.size = size
+        self.has_passed = False
         self.client.send(f"boardsize {size}")
         self.client.send("clear_board")
         self.client.send(f"komi {format_komi(komi)}")
@@ -148,11 +155,13 @@ class GTPEnginePlayer(Player):
     def genmove(self, color: int) -> int:
         from envs.go.coords import from_gtp
 
-        answer = self.client.send(f"genmove {_color(color)}", timeout=self.move_timeout)
+        command = "kgs-genmove_cleanup" if self.has_passed and self.can_cleanup else "genmove"
+        answer = self.client.send(f"{command} {_color(color)}", timeout=self.move_timeout)
         word = answer.split()[0].lower() if answer.split() else ""
         if word == "resign":
             return RESIGN
         if word == "pass":
+            self.has_passed = True
             return self.size * self.size
         try:
             return from_gtp(word, self.size)

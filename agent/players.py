@@ -123,41 +123,45 @@ def own_eye_mask(stones: np.ndarray, color: int) -> np.ndarray:
 
 
 class BoardPlayer(Player):
-    """A Player that keeps an envs.go Board and decides from it (base of our own players)."""
+    """A Player that keeps the game (agent.game.GameState) and decides from its Board."""
 
     def __init__(self, superko: str = "positional") -> None:
         self.superko = superko
-        self.board = None
+        self.game = None
+
+    @property
+    def board(self):
+        """The player's current Board (None before reset)."""
+        return None if self.game is None else self.game.board
 
     def reset(self, size: int, komi: float) -> None:
-        from envs.go import Board
+        from agent.game import GameState
 
-        self.board = Board(size=size, komi=komi, superko=self.superko)
+        self.game = GameState(size=size, komi=komi, superko=self.superko)
 
     def setup(self, black: Sequence[int], white: Sequence[int]) -> None:
-        self._need_board().set_stones(black=list(black), white=list(white))
+        self._need_game().set_setup(black, white)
 
     def play(self, move: int, color: int) -> None:
-        self._need_board().play(move, color)
+        self._need_game().play(move, color)
 
     def genmove(self, color: int) -> int:
-        from agent.game import give_turn
+        from agent.game import board_for
 
-        board = self._need_board()
-        give_turn(board, color)  # GTP may ask either colour to move
-        move = self.choose(board)
+        game = self._need_game()
+        move = self.choose(board_for(game.board, color))  # GTP may ask either colour to move
         if move != RESIGN:
-            board.play(move, color)
+            game.play(move, color)
         return move
 
     @abstractmethod
     def choose(self, board) -> int:
         """Pick a move for the side to move on `board` (do not play it)."""
 
-    def _need_board(self):
-        if self.board is None:
+    def _need_game(self):
+        if self.game is None:
             raise PlayerError(f"{self.name}: reset(size, komi) must come before moves")
-        return self.board
+        return self.game
 
 
 class RandomPlayer(BoardPlayer):

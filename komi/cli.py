@@ -16,6 +16,7 @@ from komi.errors import KomiError
 # (module, subcommand names it registers); the module is imported when its command is used.
 SUBCOMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("komi.cmd_demo", ("demo",)),
+    ("komi.cmd_play", ("play",)), ("komi.cmd_gtp", ("gtp",)), ("komi.cmd_tournament", ("tournament",)),
     ("komi.cmd_pretrain", ("pretrain",)),
     ("komi.cmd_eval_moves", ("eval-moves",)),
     ("komi.cmd_dqn", ("dqn",)),
@@ -41,6 +42,7 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
 
 _HELP: dict[str, str] = {
     "demo": "play a random-vs-random game and print the board",
+    "play": "play a game against komi in the terminal", "gtp": "run as a GTP engine (for Go GUIs and tournaments)", "tournament": "play a round robin or gauntlet and fit Elo ratings",
     "pretrain": "train the policy/value network on SGF game records",
     "eval-moves": "move-prediction accuracy of a checkpoint on SGF games",
     "dqn": "train, evaluate and watch DQN agents on Atari-style games",

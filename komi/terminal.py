@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.game import GameError, GameState, give_turn
+from agent.game import GameError, GameState
 from agent.players import RESIGN, Player
 from komi.errors import KomiError
 
@@ -307,15 +307,9 @@ class PlaySession:
         return f"{message}\n{self.status()}\n{self.finish_text()}"
 
     def _sync_agent(self) -> None:
-        g = self.game
-        self.agent.reset(g.size, g.komi)
-        if g.setup_black or g.setup_white:
-            self.agent.setup(g.setup_black, g.setup_white)
-        board = getattr(self.agent, "board", None)
-        if board is not None:
-            give_turn(board, g.first_to_play)
-        for color, move in g.moves:
-            self.agent.play(move, color)
+        from agent.gtp import sync_player
+
+        sync_player(self.agent, self.game)
 
     def _vertex(self, move: int) -> str:
         from envs.go.coords import to_gtp

@@ -20,6 +20,7 @@ SUBCOMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("komi.cmd_pretrain", ("pretrain",)),
     ("komi.cmd_eval_moves", ("eval-moves",)),
     ("komi.cmd_dqn", ("dqn",)),
+    ("komi.cmd_selfplay", ("selfplay",)),
 ]
 
 
@@ -46,6 +47,7 @@ _HELP: dict[str, str] = {
     "pretrain": "train the policy/value network on SGF game records",
     "eval-moves": "move-prediction accuracy of a checkpoint on SGF games",
     "dqn": "train, evaluate and watch DQN agents on Atari-style games",
+    "selfplay": "improve a network by self-play with tree search",
 }
 
 

@@ -88,6 +88,9 @@ class Player(ABC):
         """The analysis behind the last genmove (None if this player has none)."""
         return None
 
+    def set_move_time(self, seconds: float | None) -> None:
+        """Time the next moves may take (from GTP time_left, `komi play --seconds`); None = no limit."""
+
     def final_score(self) -> str | None:
         """The player's own idea of the result ("B+3.5"), if it has one (GTP engines)."""
         return None
@@ -283,11 +286,23 @@ class SearchPlayer(PolicyPlayer):
                               "use --visits 1 for the network alone") from None
         super().__init__(checkpoint, config, name=name)
 
+    move_seconds: float | None = None
+    _visits_per_second: float | None = None
+
+    def set_move_time(self, seconds: float | None) -> None:
+        self.move_seconds = seconds
+
     def choose(self, board) -> int:
+        import time
+
         from agent.search import search_position
 
-        result = search_position(board, self.evaluator, visits=self.config.visits,
-                                 feature_set=self.feature_set)
+        visits = self.config.visits
+        if self.move_seconds is not None and self._visits_per_second:
+            visits = max(1, min(visits, int(self._visits_per_second * self.move_seconds)))
+        start = time.perf_counter()
+        result = search_position(board, self.evaluator, visits=visits, feature_set=self.feature_set)
+        self._visits_per_second = visits / max(time.perf_counter() - start, 1e-6)
         visits = np.asarray(result.visits)
         q = np.asarray(result.q)
         prior = np.asarray(result.prior)

@@ -154,14 +154,8 @@ class PlaySession:
 
     def status(self) -> str:
         b = self.game.board
-        caps = getattr(b, "captures", None)
-        cap_text = ""
-        if caps is not None:
-            try:
-                cb, cw = (caps[BLACK], caps[WHITE]) if isinstance(caps, dict) else (caps[0], caps[1])
-                cap_text = f"   captures: Black {cb}, White {cw}"
-            except (TypeError, IndexError, KeyError):
-                cap_text = ""
+        taken_by_black, taken_by_white = b.captures
+        cap_text = f"   captured: by Black {taken_by_black}, by White {taken_by_white}"
         last = self.game.moves[-1] if self.game.moves else None
         last_text = ""
         if last is not None:

@@ -296,3 +296,39 @@ def test_serve_survives_garbage_and_answers_in_order():
     stdout = io.StringIO()
     serve(e, stdin, stdout)
     assert stdout.getvalue() == "? unknown command\n\n=2 \n\n?3 illegal move\n\n=4 \n\n"
+
+
+def test_lz_and_kata_analyze_with_a_checkpoint(tmp_path):
+    from helpers_play import tiny_checkpoint
+
+    from agent.players import PolicyPlayer
+    from komi.cmd_gtp import serve
+
+    ckpt = tiny_checkpoint(tmp_path)
+    if ckpt is None:
+        pytest.skip("network not available")
+    e = GTPEngine(PolicyPlayer(ckpt), GTPConfig(size=9), log=lambda m: None)
+    stdin = io.StringIO("play b E5\n1 lz-analyze w 10\n\n2 kata-analyze b interval 20 ownership true\n"
+                        "3 name\nboardsize 13\nquit\n")
+    stdout = io.StringIO()
+    serve(e, stdin, stdout)
+    chunks = stdout.getvalue().split("\n\n")
+    assert chunks[0] == "= "
+    lz = chunks[1].split("\n")
+    assert lz[0] == "=1"
+    entries = lz[1].split("info ")[1:]
+    assert len(entries) == 10
+    vertex = r"(?:[A-HJ]\d|pass)"
+    for order, entry in enumerate(entries):
+        assert re.fullmatch(rf"move {vertex} visits 1 winrate \d+ prior \d+ lcb \d+ order {order} "
+                            rf"pv {vertex}( {vertex})* ?", entry), entry
+        assert "E5" not in entry.split()[1]  # occupied points are never suggested
+    kata = chunks[2].split("\n")
+    assert kata[0] == "=2"
+    first = kata[1].split(" info ")[0]
+    assert re.fullmatch(rf"info move {vertex} visits 1 utility -?[\d.]+ winrate [01]\.\d+ scoreMean 0 "
+                        r"scoreStdev 0 scoreLead 0 scoreSelfplay 0 prior [01]\.\d+ lcb [01]\.\d+ "
+                        rf"utilityLcb -?[\d.]+ order 0 pv {vertex}", first), first
+    assert chunks[3] == "=3 komi"
+    assert chunks[4] == "? unacceptable size"  # a 9x9 network cannot play 13x13
+    assert e.game.size == 9

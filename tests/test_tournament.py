@@ -96,12 +96,12 @@ def test_mini_tournament_with_tiny_checkpoints_cli(tmp_path, capsys):
     from komi.cli import main
 
     ckdir = tmp_path / "ck"
-    a = tiny_checkpoint(ckdir, size=7, step=100, seed=1)
+    a = tiny_checkpoint(ckdir, size=5, step=100, seed=1)
     if a is None:
         pytest.skip("network / features not available yet")
-    tiny_checkpoint(ckdir, size=7, step=200, seed=2)
+    tiny_checkpoint(ckdir, size=5, step=200, seed=2)
     out = tmp_path / "out"
-    argv = ["tournament", "random", "--checkpoints", str(ckdir), "--size", "7", "--games", "2",
+    argv = ["tournament", "random", "--checkpoints", str(ckdir), "--size", "5", "--max-moves", "40", "--games", "2",
             "--out", str(out), "--quiet", "--anchor", "random=0"]
     assert main(argv) == 0
     text = capsys.readouterr().out

@@ -127,6 +127,25 @@ def schedule(names: list[str], config: TournamentConfig) -> list[GameTask]:
     return tasks
 
 
+def check_players(specs: list[PlayerSpec], config: TournamentConfig) -> None:
+    """Fail before the first game if a checkpoint cannot play this tournament at all."""
+    for spec in specs:
+        if spec.kind != "checkpoint":
+            continue
+        from agent.checkpoint import read_metadata
+
+        size = read_metadata(spec.target).get("board_size")
+        if size != config.size:
+            raise TournamentError(f"player {spec.name}: checkpoint {spec.target} plays {size}x{size}, "
+                                  f"not {config.size}x{config.size}")
+        if config.visits > 1:
+            try:
+                import agent.search  # noqa: F401
+            except ImportError:
+                raise TournamentError(f"--visits {config.visits} needs the tree search (agent.search), "
+                                      "which this build lacks; use --visits 1") from None
+
+
 def play_game(black: Player, white: Player, size: int, komi: float, max_moves: int,
               log: Callable[[str], None] = lambda s: None):
     """Referee one game; returns (GameResult fields as a dict without ids/paths, GameState)."""
@@ -198,6 +217,8 @@ def run_game(task: GameTask, specs: dict[str, PlayerSpec], config: TournamentCon
                            "reason": f"{name} could not start: {err}", "score": None}
                 break
         if outcome is None:
+            for p in built.values():
+                p.set_move_time(config.seconds_per_move)
             outcome, game = play_game(built[1], built[-1], config.size, config.komi, config.move_cap())
         engine_scores = {}
         if game is not None and outcome["reason"] in ("score", "move cap"):
@@ -237,6 +258,7 @@ def run_tournament(specs: list[PlayerSpec], config: TournamentConfig, out_dir: s
     out.mkdir(parents=True, exist_ok=True)
     by_name = {s.name: s for s in specs}
     tasks = schedule([s.name for s in specs], config)
+    check_players(specs, config)
     doc = _load_results(out / RESULTS_FILE, config, specs)
     done = {g["game_id"] for g in doc["games"]}
     todo = [t for t in tasks if t.game_id not in done]

@@ -139,3 +139,17 @@ def test_short_game_against_gnugo(tmp_path, capsys):
     assert game["reason"] in ("score", "resign", "move cap"), game  # no protocol failure
     assert game["winner"] == "gnugo-l1"
     assert "gnugo-l1" in game["engine_scores"] or game["reason"] == "resign"
+
+
+@needs_board
+def test_checkpoint_of_another_board_size_is_refused_before_playing(tmp_path):
+    from helpers_play import tiny_checkpoint
+    from selfplay.tournament import run_tournament
+
+    ckpt = tiny_checkpoint(tmp_path / "ck", size=9)
+    if ckpt is None:
+        pytest.skip("network not available")
+    specs = [PlayerSpec("random", "random", ""), PlayerSpec("net", "checkpoint", str(ckpt))]
+    with pytest.raises(TournamentError, match="plays 9x9, not 5x5"):
+        run_tournament(specs, TournamentConfig(size=5), tmp_path / "t", progress=False)
+    assert not (tmp_path / "t" / "results.json").exists()

@@ -14,6 +14,10 @@
 
 #include "bind_util.h"
 
+// The NumPy C API builds legal_moves()' array far faster than a generic ndarray export.
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+
 namespace komi {
 
 using namespace nb::literals;
@@ -130,6 +134,7 @@ int color_arg(const Board& b, nb::handle color) {
 }
 
 void bind_board(nb::module_& m) {
+    if (_import_array() < 0) throw nb::python_error();
     nb::class_<Board>(m, "Board",
         "A Go position with its history. Moves are indices row * size + col (row 0 = top), "
         "pass = size * size; colours BLACK = 1, WHITE = -1.")
@@ -172,9 +177,12 @@ void bind_board(nb::module_& m) {
              [](const Board& b) {
                  int32_t buf[kMaxPoints + 1];
                  const int k = b.legal_moves(buf);
-                 int64_t* data = new int64_t[k > 0 ? k : 1];
+                 npy_intp dims[1] = {k};
+                 PyObject* arr = PyArray_SimpleNew(1, dims, NPY_INT64);
+                 if (!arr) throw nb::python_error();
+                 int64_t* data = static_cast<int64_t*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(arr)));
                  for (int i = 0; i < k; ++i) data[i] = buf[i];
-                 return owned_array<int64_t>(data, {(size_t)k});
+                 return nb::steal(arr);
              },
              "Legal moves of the side to move, ascending, pass (size * size) last: int64 [K]. "
              "Empty once the game is over.")

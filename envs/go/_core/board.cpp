@@ -58,6 +58,8 @@ Board::Board(int size, float komi, Superko superko, bool allow_suicide, int max_
     if (size < 2 || size > kMaxSize)
         throw std::invalid_argument("board size must be between 2 and 25, got " + std::to_string(size));
     if (max_moves < 0) throw std::invalid_argument("max_moves must be >= 0 (0 = no cap)");
+    inv_n_ = (1u << 20) / (uint32_t)n_ + 1;
+    inv_w_ = (1u << 20) / (uint32_t)w_ + 1;
     dir_[0] = -w_; dir_[1] = -1; dir_[2] = 1; dir_[3] = w_;
     std::memset(color_, BORDER, sizeof(color_));
     for (int m = 0; m < n_ * n_; ++m) color_[point(m)] = EMPTY;
@@ -148,10 +150,13 @@ void Board::remove_empty(int p) {
     empty_pos_[last] = (int16_t)i;
 }
 
-bool Board::superko_seen(uint64_t key) const {
+bool Board::superko_maybe_seen(uint64_t key) const {
     uint64_t b1 = key & 8191, b2 = (key >> 20) & 8191;
-    if (!((bloom_[b1 >> 6] >> (b1 & 63)) & 1) || !((bloom_[b2 >> 6] >> (b2 & 63)) & 1)) return false;
-    return std::find(seen_.begin(), seen_.end(), key) != seen_.end();
+    return ((bloom_[b1 >> 6] >> (b1 & 63)) & 1) && ((bloom_[b2 >> 6] >> (b2 & 63)) & 1);
+}
+
+bool Board::superko_seen(uint64_t key) const {
+    return superko_maybe_seen(key) && std::find(seen_.begin(), seen_.end(), key) != seen_.end();
 }
 
 void Board::superko_add(uint64_t key) {
@@ -273,31 +278,47 @@ void Board::apply(int p, int c) {
     int mine = p;
     if (nown == 0) {
         libs_[p] = (int16_t)nempty;
-    } else if (nown == 1) {
-        // Joining one chain: it loses p and gains p's empty neighbours it did not touch yet.
-        const int a = own[0];
-        int libs = libs_[a] - 1;
+    } else {
+        // The largest adjacent chain absorbs p and the others. Its liberties lose p and gain
+        // every liberty of the others (and empty neighbour of p) it did not have: walking only
+        // the smaller chains keeps this cheap when a big chain grows.
+        int big = own[0];
+        for (int i = 1; i < nown; ++i)
+            if (csize_[own[i]] > csize_[big]) big = own[i];
+        int libs = libs_[big] - 1;
+        uint8_t mark[kMaxPadded];
+        if (nown > 1) std::memset(mark, 0, (size_t)(w_ * w_));
+        auto consider = [&](int q) {
+            if (nown > 1) {
+                if (mark[q]) return;
+                mark[q] = 1;
+            }
+            for (int e = 0; e < kDirs; ++e) {
+                int r = nbr(q, e);
+                if (color_[r] == c && head_[r] == big) return;
+            }
+            ++libs;
+        };
         for (int d = 0; d < kDirs; ++d) {
             int q = nbr(p, d);
-            if (color_[q] != EMPTY) continue;
-            bool touched = false;
-            for (int e = 0; e < kDirs && !touched; ++e) {
-                int r = nbr(q, e);
-                touched = r != p && color_[r] == c && head_[r] == a;
-            }
-            if (!touched) ++libs;
+            if (color_[q] == EMPTY) consider(q);
         }
-        merge(a, p);
-        mine = a;
-        libs_[a] = (int16_t)libs;
-    } else {
         for (int i = 0; i < nown; ++i) {
-            int a = own[i], b = mine;
-            if (csize_[a] < csize_[b]) std::swap(a, b);
-            merge(a, b);
-            mine = a;
+            if (own[i] == big) continue;
+            int s = own[i];
+            do {
+                for (int d = 0; d < kDirs; ++d) {
+                    int q = nbr(s, d);
+                    if (color_[q] == EMPTY) consider(q);
+                }
+                s = next_[s];
+            } while (s != own[i]);
         }
-        libs_[mine] = (int16_t)recount_liberties(mine);
+        for (int i = 0; i < nown; ++i)
+            if (own[i] != big) merge(big, own[i]);
+        merge(big, p);
+        mine = big;
+        libs_[big] = (int16_t)libs;
     }
 
     int captured = 0, captured_at = -1;
@@ -332,6 +353,11 @@ void Board::after_move(int move) {
 int Board::play(int move, int c) {
     int status = check(move, c);
     if (status != kLegal) return status;
+    play_legal(move, c);
+    return kLegal;
+}
+
+void Board::play_legal(int move, int c) {
     push_history();
     if (move == n_ * n_) {
         ++passes_;
@@ -343,7 +369,6 @@ int Board::play(int move, int c) {
     }
     to_play_ = (int8_t)-c;
     after_move(move);
-    return kLegal;
 }
 
 int Board::play_recorded(int move, int c) {
@@ -368,8 +393,28 @@ int Board::legal_moves(int32_t* out) const {
     if (over_) return 0;
     int k = 0;
     const int c = to_play_;
-    for (int m = 0; m < n_ * n_; ++m) {
-        if (color_[point(m)] == EMPTY && check(m, c) == kLegal) out[k++] = m;
+    const bool simple = superko_ == Superko::None;
+    for (int r = 0, m = 0; r < n_; ++r) {
+        const int8_t* row = color_ + (r + 1) * w_ + 1;
+        for (int col = 0; col < n_; ++col, ++m) {
+            if (row[col] != EMPTY) continue;
+            // Fast path: an empty neighbour means no suicide; only ko/superko can forbid it.
+            const int8_t* q = row + col;
+            const bool free = q[-w_] == EMPTY || q[-1] == EMPTY || q[1] == EMPTY || q[w_] == EMPTY;
+            const int p = (int)(q - color_);
+            if (free && p != ko_point_) {
+                if (simple) { out[k++] = m; continue; }
+                // Without captures the new position's key is one XOR away: test it in the filter.
+                bool captures = false;
+                for (int d = 0; d < kDirs; ++d)
+                    captures |= q[dir_[d]] == -c && libs_[head_[p + dir_[d]]] == 1;
+                if (!captures && !superko_maybe_seen(superko_key(hash_ ^ zobrist(c, p), -c))) {
+                    out[k++] = m;
+                    continue;
+                }
+            }
+            if (check(m, c) == kLegal) out[k++] = m;
+        }
     }
     out[k++] = n_ * n_;
     return k;
@@ -528,10 +573,16 @@ int Board::playout(Rng& rng, bool fill_own_eyes, int max_moves) {
                 if (k == 0) break;
                 i = rng.below((uint32_t)k);
             }
-            int p = empty_[i];
-            if ((fill_own_eyes || !is_eye(p, c)) && check(move_of(p), c) == kLegal) {
-                move = move_of(p);
-                break;
+            const int p = empty_[i];
+            if (fill_own_eyes || !is_eye(p, c)) {
+                // Fast path as in legal_moves(): an empty neighbour rules out suicide.
+                const int8_t* q = color_ + p;
+                const bool free = q[-w_] == EMPTY || q[-1] == EMPTY || q[1] == EMPTY || q[w_] == EMPTY;
+                const int mv = move_of(p);
+                if ((free && superko_ == Superko::None && p != ko_point_) || check(mv, c) == kLegal) {
+                    move = mv;
+                    break;
+                }
             }
             int last = empty_[k - 1];
             empty_[k - 1] = (int16_t)p;
@@ -540,7 +591,7 @@ int Board::playout(Rng& rng, bool fill_own_eyes, int max_moves) {
             empty_pos_[last] = (int16_t)i;
             --k;
         }
-        play(move, c);
+        play_legal(move, c);
         ++played;
     }
     return played;

@@ -70,8 +70,11 @@ public:
     int width() const { return w_; }
     int num_moves() const { return n_ * n_ + 1; }            // points + pass
     int pass_move() const { return n_ * n_; }
-    int point(int move) const { return (move / n_ + 1) * w_ + move % n_ + 1; }
-    int move_of(int p) const { return (p / w_ - 1) * n_ + p % w_ - 1; }
+    // Divisions by n_ and w_ as a multiply and shift (exact for the index ranges used here).
+    int div_n(int x) const { return (int)(((uint32_t)x * inv_n_) >> 20); }
+    int div_w(int x) const { return (int)(((uint32_t)x * inv_w_) >> 20); }
+    int point(int move) const { int r = div_n(move); return (r + 1) * w_ + (move - r * n_) + 1; }
+    int move_of(int p) const { int r = div_w(p); return (r - 1) * n_ + (p - r * w_) - 1; }
     bool on_board(int move) const { return move >= 0 && move <= n_ * n_; }
 
     // ---- rules
@@ -79,6 +82,8 @@ public:
     int check(int move, int color) const;
     // Plays `move` for `color` if legal; returns its status (the board is unchanged if not 0).
     int play(int move, int color);
+    // Plays a move already known to be legal (check() == 0) without checking it again.
+    void play_legal(int move, int color);
     // Legal moves of the side to move, ascending, pass last; writes into out[num_moves()].
     int legal_moves(int32_t* out) const;
     // Side to move resigns (or `color`); the game is over.
@@ -138,6 +143,7 @@ public:
 private:
     static constexpr int kDirs = 4;
     int nbr(int p, int d) const { return p + dir_[d]; }
+    bool superko_maybe_seen(uint64_t key) const;   // false: certainly never seen
     bool superko_seen(uint64_t key) const;
     void superko_add(uint64_t key);
     uint64_t superko_key(uint64_t h, int to_play) const {
@@ -153,6 +159,7 @@ private:
     void apply(int p, int c);
 
     int n_, w_;
+    uint32_t inv_n_, inv_w_;   // (1 << 20) / n_ + 1 and the same for w_
     int dir_[4];
     float komi_;
     Superko superko_;

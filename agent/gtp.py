@@ -142,6 +142,11 @@ class GTPEngine:
         except KomiError as err:
             self.log(f"komi gtp: {name}: {err}")
             return f"?{cmd_id} {err}\n\n"
+        except Exception as err:  # noqa: BLE001 - a bug must not take the engine down mid-game
+            import traceback
+
+            self.log(f"komi gtp: internal error in {line!r}:\n{traceback.format_exc()}")
+            return f"?{cmd_id} internal error: {type(err).__name__}\n\n"
         if self.pending_analysis is not None:
             return f"={cmd_id}\n"  # the response stays open for `info` lines
         return f"={cmd_id} {result}\n\n"
@@ -267,7 +272,9 @@ class GTPEngine:
         if move == RESIGN:
             return "resign"
         if cleanup and move == self.game.pass_move:
-            move = self._cleanup_move(color)
+            vertex = self._commit(self._cleanup_move(color), color)
+            self._sync_player()  # the player had passed on its own board
+            return vertex
         return self._commit(move, color)
 
     def _genmove_cleanup(self, args: list[str]) -> str:
@@ -484,11 +491,15 @@ class GTPEngine:
         """kgs-genmove_cleanup: instead of passing, play on if a safe (non-eye) move remains."""
         import numpy as np
 
-        board = self.game.board
+        g = self.game
+        # Clean-up may follow two passes: look at the stones without the passes.
+        view = GameState(size=g.size, komi=g.komi, superko=g.superko, setup_black=list(g.setup_black),
+                         setup_white=list(g.setup_white), handicap=g.handicap,
+                         moves=[(c, m) for c, m in g.moves if m != g.pass_move])
+        board = board_for(view.board, color)
         legal = np.asarray(board.legal_moves())
         legal = legal[legal < self.game.pass_move]
         legal = legal[~own_eye_mask(np.asarray(board.stones()), color)[legal]] if legal.size else legal
-        self._sync_player()  # the player passed on its own board: take it back
         if legal.size == 0:
             return self.game.pass_move
         # Prefer moves next to opponent stones (capturing dead ones is the point of cleanup).

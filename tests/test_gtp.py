@@ -332,3 +332,21 @@ def test_lz_and_kata_analyze_with_a_checkpoint(tmp_path):
     assert chunks[3] == "=3 komi"
     assert chunks[4] == "? unacceptable size"  # a 9x9 network cannot play 13x13
     assert e.game.size == 9
+
+
+def test_cleanup_after_two_passes_and_internal_errors_do_not_kill_the_engine():
+    e = engine(size=5)
+    run_transcript(e, [("play b C3", "="), ("play w pass", "="), ("play b pass", "=")])
+    assert e.game.board.is_over()
+    ok, v = ask(e, "kgs-genmove_cleanup w")
+    assert ok and v != "pass" and len(e.game.moves) == 4       # play goes on after two passes
+    assert (e.player.board.stones() == e.game.board.stones()).all()
+    run_transcript(e, [("play b A1", "="), ("undo", "="), ("undo", "=")])
+    assert len(e.game.moves) == 3 and e.game.board.is_over()   # back to after the two passes
+
+    def boom(color):
+        raise RuntimeError("bug")
+
+    e.player.genmove = boom
+    assert ask(e, "genmove b") == (False, "internal error: RuntimeError")
+    assert ask(e, "name") == (True, "komi")

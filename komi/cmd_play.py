@@ -59,16 +59,15 @@ def run(args: argparse.Namespace) -> int:
         print(session.start(), flush=True)
         while not session.finished:
             try:
-                line = input(session.prompt())
+                out = session.handle(input(session.prompt()))
             except EOFError:
                 print()
                 print(session.handle("quit"))
                 break
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # at the prompt or while the agent thinks
                 print()
                 _offer_to_save(session)
                 return 130
-            out = session.handle(line)
             if out:
                 print(out, flush=True)
     finally:

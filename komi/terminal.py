@@ -151,6 +151,8 @@ class PlaySession:
             return str(err)
         except KomiError as err:
             return f"Cannot do that: {err}"
+        except (OSError, UnicodeError) as err:
+            return f"Cannot do that: {err}"
 
     def status(self) -> str:
         b = self.game.board
@@ -172,7 +174,10 @@ class PlaySession:
 
     def finish_text(self) -> str:
         """The end-of-game report: result, score, where the game is saved (saves if needed)."""
-        saved = self._save([]) if self.saved_to is None or not self.finished else f"Game saved to {self.saved_to}."
+        try:
+            saved = self._save([])
+        except KomiError as err:
+            saved = f"Could not save the game: {err}"
         return f"Result: {self.result or 'unfinished'}. {self._score_text()}\n{saved}"
 
     # --- commands --------------------------------------------------------------------------------

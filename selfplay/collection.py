@@ -202,8 +202,9 @@ def build_shards(paths: Iterable[str | os.PathLike], flt: GameFilter, val_fracti
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise KomiError(f"no such file or directory: {', '.join(missing)}")
-    key_source = {"version": CACHE_VERSION, "inputs": _input_fingerprint(paths), "filter": asdict(flt),
-                  "val_fraction": val_fraction}
+    fingerprint = hashlib.sha256(json.dumps(_input_fingerprint(paths)).encode()).hexdigest()
+    key_source = {"version": CACHE_VERSION, "paths": [str(p.resolve()) for p in paths],
+                  "files_sha256": fingerprint, "filter": asdict(flt), "val_fraction": val_fraction}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()[:16]
     directory = Path(cache_dir) / key
     manifest_path = directory / "manifest.json"

@@ -263,7 +263,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
     def checkpoint() -> Path:
         meta = network_metadata(net, cfg.feature_set, step=step, data_seen=data_seen,
                                 train_seconds=train_seconds, metrics=metrics, config=cfg,
-                                shards=shards.manifest["key"]["inputs"][:20],
+                                shards={"cache": str(shards.directory), **shards.manifest["key"]},
                                 games={"train": shards.manifest["train_games"],
                                        "val": shards.manifest["val_games"]})
         return save_checkpoint(Path(cfg.checkpoint_dir) / checkpoint_name(step), net, meta,

@@ -205,6 +205,10 @@ def run_game(task: GameTask, specs: dict[str, PlayerSpec], config: TournamentCon
     net_cfg = NetworkPlayerConfig(visits=config.visits, device=config.device,
                                   seed=config.seed + task.index)
     built: dict[int, Player] = {}
+    if config.parallel > 1 and any(specs[n].kind == "checkpoint" for n in (task.black, task.white)):
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.parallel))  # no oversubscription
     outcome = None
     game = None
     try:

@@ -240,7 +240,6 @@ void bind_board(nb::module_& m) {
                                                  " (2..9 on odd sizes >= 9, 2..4 on 7x7 and even sizes >= 8)");
                  b.set_stones(pts.data(), (int)pts.size(), nullptr, 0, nullptr, 0);
                  b.set_to_play(WHITE);
-                 b.rebuild();
                  return pts;
              },
              "n"_a, "Places the GTP fixed handicap of n stones on the empty board; White moves next. "
@@ -259,7 +258,6 @@ void bind_board(nb::module_& m) {
                              throw std::invalid_argument("handicap: " + gtp_vertex(pts[i], b.size()) + " given twice");
                  b.set_stones(pts.data(), (int)pts.size(), nullptr, 0, nullptr, 0);
                  b.set_to_play(WHITE);
-                 b.rebuild();
              },
              "moves"_a, "Places free handicap stones (chosen points) on the empty board; White moves next.")
         .def("set_stones",
@@ -281,6 +279,14 @@ void bind_board(nb::module_& m) {
              "empty"_a = std::vector<int64_t>{},
              "Setup stones (SGF AB/AW/AE): places them without playing moves; the side to move "
              "is kept. The result is a new starting position (superko and feature history restart).")
+        .def("set_to_play",
+             [](Board& b, int color) {
+                 if (color != BLACK && color != WHITE)
+                     throw std::invalid_argument("set_to_play: colour must be 1 (black) or -1 (white)");
+                 if (b.is_over()) throw std::invalid_argument("set_to_play: the game is over");
+                 b.set_to_play(color);
+             },
+             "color"_a, "Sets the side to move (setup positions, SGF PL).")
         .def("playout",
              [](Board& b, uint64_t seed, bool fill_own_eyes, int max_moves) {
                  if (max_moves < 0) throw std::invalid_argument("max_moves must be >= 0");

@@ -430,6 +430,11 @@ int Board::ko_move() const {
     return move_of(ko_point_);
 }
 
+void Board::set_to_play(int color) {
+    to_play_ = (int8_t)color;
+    if (superko_ != Superko::None) superko_add(superko_key(hash_, to_play_));
+}
+
 void Board::resign(int color) {
     resigned_ = (int8_t)color;
     over_ = true;

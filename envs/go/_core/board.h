@@ -94,7 +94,8 @@ public:
     int set_stones(const int* black, int nb, const int* white, int nw, const int* empty, int ne);
     // Fixed (GTP) handicap points for n stones on this size, or empty when not defined.
     std::vector<int> handicap_points(int n) const;
-    void set_to_play(int color) { to_play_ = (int8_t)color; }
+    // Sets the side to move (SGF PL, handicap); the position counts as seen with that side to move.
+    void set_to_play(int color);
     // Plays a recorded move: only an occupied point is refused (returns kOccupied); ko is not
     // checked, a suicide removes its chain, and two passes do not end the game.
     int play_recorded(int move, int color);

@@ -241,8 +241,9 @@ class PolicyPlayer(BoardPlayer):
         planes = features.encode([board], feature_set=self.feature_set)
         logits, value = self.evaluator.evaluate(planes)
         logits = logits[0].astype(np.float64)
+        legal = np.asarray(board.legal_moves())
         mask = np.full(logits.shape, -np.inf)
-        mask[np.asarray(board.legal_moves())] = 0.0
+        mask[legal if legal.size else board.size * board.size] = 0.0  # game over: only pass
         logits = logits + mask
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()

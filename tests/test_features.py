@@ -188,6 +188,8 @@ def test_encode_rejects_bad_buffers_and_arguments():
         features.encode([b, Board(7)], "agz")
     with pytest.raises(GoError):
         features.encode([b, "not a board"], "agz")
+    with pytest.raises(GoError, match="None"):
+        features.encode([b, None], "agz")
     with pytest.raises(GoError):
         features.encode([], "agz")
     with pytest.raises(GoError, match="0..7"):

@@ -64,6 +64,8 @@ void bind_features(nb::module_& m) {
              const Vector<int64_t>& symmetries, Planes out) {
               const FeatureSet set = feature_set_from_name(feature_set);
               if (boards.empty()) throw std::invalid_argument("encode needs at least one board");
+              for (const Board* b : boards)
+                  if (!b) throw std::invalid_argument("encode: boards must be Board objects, got None");
               const int size = boards[0]->size();
               for (const Board* b : boards)
                   if (b->size() != size) throw std::invalid_argument("all boards of one batch must have the same size");
@@ -74,7 +76,7 @@ void bind_features(nb::module_& m) {
               for (size_t i = 0; i < boards.size(); ++i)
                   encode_board(*boards[i], set, (int)symmetries(i), out.data() + i * stride);
           },
-          "boards"_a, "feature_set"_a, "symmetries"_a, "out"_a,
+          "boards"_a, "feature_set"_a, "symmetries"_a, nb::arg("out").noconvert(),
           "Writes the planes of each board under its symmetry into out float32 [B, C, N, N].");
     m.def("encode_records",
           [](const Vector<int16_t>& codes, const Vector<int64_t>& offsets, const Vector<int64_t>& game_index,
@@ -108,7 +110,8 @@ void bind_features(nb::module_& m) {
               encode_records(codes.data(), num_codes, offsets.data(), num_games, game_index.data(), ply.data(),
                              symmetries.data(), (int64_t)batch, size, set, out.data());
           },
-          "codes"_a, "offsets"_a, "game_index"_a, "ply"_a, "size"_a, "feature_set"_a, "symmetries"_a, "out"_a,
+          "codes"_a, "offsets"_a, "game_index"_a, "ply"_a, "size"_a, "feature_set"_a, "symmetries"_a,
+          nb::arg("out").noconvert(),  // an output buffer must never be silently replaced by a copy
           "Replays compact records natively and writes the planes of each (game, ply) position.");
 }
 

@@ -267,9 +267,29 @@ class PolicyPlayer(BoardPlayer):
         return self._analysis
 
     def analyze_position(self, board) -> Analysis:
-        """Analyse `board` without playing a move (hints, win-rate display)."""
-        self.choose(board)
-        return self._analysis
+        """Analyse `board` without playing (hints, win rates, GTP analysis).
+
+        Beyond genmove's single evaluation, the position after each candidate move is evaluated
+        too (one batch), so every candidate gets its own win rate.
+        """
+        from envs.go import features
+
+        probs, winrate = self.evaluate(board)
+        order = [int(m) for m in np.argsort(-probs)[: self.config.top_moves] if probs[m] > 0]
+        children = []
+        for m in order:
+            child = board.copy()
+            child.play(m)
+            children.append(child)
+        _, values = self.evaluator.evaluate(features.encode(children, feature_set=self.feature_set))
+        infos = []
+        for m, child, v in zip(order, children, values):
+            if child.is_over():
+                w = {board.to_play: 1.0, -board.to_play: 0.0}.get(child.winner(), 0.5)
+            else:
+                w = float((1.0 - v) / 2.0)  # v is the opponent's outlook after the move
+            infos.append(MoveInfo(move=m, visits=1, winrate=w, prior=float(probs[m]), pv=(m,)))
+        return Analysis(to_play=board.to_play, winrate=winrate, moves=tuple(infos), visits=len(infos) + 1)
 
     def _should_resign(self, board, winrate: float) -> bool:
         return (self.config.resign_threshold > 0 and board.move_number >= self.config.resign_after
@@ -318,6 +338,10 @@ class SearchPlayer(PolicyPlayer):
         if self._should_resign(board, winrate):
             return RESIGN
         return int(result.best_move)
+
+    def analyze_position(self, board) -> Analysis:
+        self.choose(board)
+        return self._analysis
 
 
 def network_player(checkpoint: str | Path, config: NetworkPlayerConfig = NetworkPlayerConfig(),

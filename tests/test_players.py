@@ -179,3 +179,23 @@ def test_policy_player_with_tiny_checkpoint(tmp_path):
     resigner = PolicyPlayer(ckpt, NetworkPlayerConfig(resign_threshold=1.01, resign_after=0))
     resigner.reset(9, 7.5)
     assert resigner.genmove(1) == RESIGN
+
+
+@needs_board
+def test_policy_player_analysis_gives_each_candidate_its_own_win_rate(tmp_path):
+    from agent.players import PolicyPlayer
+    from envs.go import Board
+
+    ckpt = tiny_checkpoint(tmp_path, size=5)
+    if ckpt is None:
+        pytest.skip("network / features not available yet")
+    p = PolicyPlayer(ckpt, NetworkPlayerConfig(top_moves=26))
+    board = Board(size=5, komi=7.5)
+    board.play(25)  # black passes: a white pass now ends the game
+    a = p.analyze_position(board)
+    assert a.to_play == -1 and len(a.moves) == 26
+    by_move = {m.move: m for m in a.moves}
+    # after W pass the game is over and scored: empty board, komi 7.5 -> White wins for sure
+    assert by_move[25].winrate == 1.0
+    assert all(0.0 <= m.winrate <= 1.0 for m in a.moves)
+    assert sum(m.prior for m in a.moves) == pytest.approx(1.0, abs=1e-5)

@@ -384,3 +384,16 @@ def test_bad_setup():
     with pytest.raises(GoError, match="without liberties"):
         b.set_stones(black=[0], white=[1, 5])
     assert not b.stones().any()
+
+
+def test_copy_keeps_history_ko_and_superko():
+    from envs.go import features
+
+    b = board_from(TRIPLE_KO, komi=0.5)
+    for row, col in TRIPLE_KO_CYCLE[:-1]:
+        b.play(at(row, col, 9))
+    c = b.copy()
+    np.testing.assert_array_equal(features.encode([c]), features.encode([b]))
+    assert c.illegal_reason(at(*TRIPLE_KO_CYCLE[-1], 9)) == "superko"
+    assert c.ko_point == b.ko_point is not None and c.hash == b.hash
+    assert c.legal_moves().tolist() == b.legal_moves().tolist()

@@ -75,6 +75,44 @@ Board::Board(int size, float komi, Superko superko, bool allow_suicide, int max_
     rebuild();
 }
 
+Board::Board(const Board& other) : seen_(other.seen_) { copy_from(other); }
+
+Board& Board::operator=(const Board& other) {
+    if (this != &other) {
+        seen_ = other.seen_;
+        copy_from(other);
+    }
+    return *this;
+}
+
+void Board::copy_from(const Board& o) {
+    n_ = o.n_; w_ = o.w_; inv_n_ = o.inv_n_; inv_w_ = o.inv_w_;
+    std::memcpy(dir_, o.dir_, sizeof(dir_));
+    komi_ = o.komi_; superko_ = o.superko_; allow_suicide_ = o.allow_suicide_; max_moves_ = o.max_moves_;
+    const size_t area = (size_t)(w_ * w_);
+    std::memcpy(color_, o.color_, area);
+    std::memcpy(head_, o.head_, area * sizeof(int16_t));
+    std::memcpy(next_, o.next_, area * sizeof(int16_t));
+    std::memcpy(libs_, o.libs_, area * sizeof(int16_t));
+    std::memcpy(csize_, o.csize_, area * sizeof(int16_t));
+    std::memcpy(empty_pos_, o.empty_pos_, area * sizeof(int16_t));
+    n_empty_ = o.n_empty_;
+    std::memcpy(empty_, o.empty_, (size_t)n_empty_ * sizeof(int16_t));
+    hash_ = o.hash_; to_play_ = o.to_play_; passes_ = o.passes_; over_ = o.over_;
+    resigned_ = o.resigned_; ko_point_ = o.ko_point_; ko_color_ = o.ko_color_;
+    move_number_ = o.move_number_;
+    captures_[0] = o.captures_[0]; captures_[1] = o.captures_[1];
+    std::memcpy(last_moves_, o.last_moves_, sizeof(last_moves_));
+    n_last_ = o.n_last_;
+    hist_len_ = o.hist_len_; hist_head_ = o.hist_head_;
+    for (int k = 0; k < hist_len_; ++k) {
+        const int slot = (hist_head_ + k) % (kHistory - 1);
+        std::memcpy(hist_[slot], o.hist_[slot], area);
+    }
+    if (superko_ != Superko::None) std::memcpy(bloom_, o.bloom_, sizeof(bloom_));
+    else std::memset(bloom_, 0, sizeof(bloom_));
+}
+
 void Board::rebuild() {
     std::memset(bloom_, 0, sizeof(bloom_));
     seen_.clear();

@@ -64,6 +64,9 @@ class Board {
 public:
     explicit Board(int size = 19, float komi = 7.5f, Superko superko = Superko::Positional,
                    bool allow_suicide = false, int max_moves = 0);
+    // Copies only the part of the fixed arrays this board size uses.
+    Board(const Board& other);
+    Board& operator=(const Board& other);
 
     // ---- geometry
     int size() const { return n_; }
@@ -144,6 +147,7 @@ public:
 private:
     static constexpr int kDirs = 4;
     int nbr(int p, int d) const { return p + dir_[d]; }
+    void copy_from(const Board& other);            // everything but seen_
     bool superko_maybe_seen(uint64_t key) const;   // false: certainly never seen
     bool superko_seen(uint64_t key) const;
     void superko_add(uint64_t key);

@@ -25,6 +25,8 @@ class DQNConfig:
     """Transitions per gradient step."""
     learning_rate: float = 1e-3
     """Adam learning rate."""
+    anneal_lr: bool = False
+    """Decay the learning rate linearly to 0 at total_steps (steadies the final policy)."""
     adam_eps: float = 1e-8
     """Adam epsilon (Rainbow used 1.5e-4 with lr 6.25e-5)."""
     gamma: float = 0.99

@@ -7,21 +7,23 @@ import torch.nn.functional as F
 from agent.dqn.networks import QNetwork
 
 
-def td_loss(online: QNetwork, target: QNetwork, obs: torch.Tensor, actions: torch.Tensor,
-            returns: torch.Tensor, discounts: torch.Tensor, next_obs: torch.Tensor,
+def td_loss(online: QNetwork, obs: torch.Tensor, actions: torch.Tensor, returns: torch.Tensor,
+            discounts: torch.Tensor, next_obs: torch.Tensor, next_target_logits: torch.Tensor,
             weights: torch.Tensor, *, double: bool, loss: str = "huber"
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(scalar weighted loss, per-sample priorities [B], mean predicted Q) for one batch.
 
-    Target y = returns + discounts · Q_target(s', a*), a* = argmax of the online net (Double DQN)
-    or of the target net. For C51 heads, the target distribution is projected onto the support.
+    ``next_target_logits`` [B, A, atoms] is the target network's output on ``next_obs`` (the caller
+    computes it, possibly for many batches in one pass). Target y = returns + discounts ·
+    Q_target(s', a*), a* = argmax of the online net (Double DQN) or of the target net.
+    For C51 heads, the target distribution is projected onto the support.
     """
     if online.spec.atoms > 1:
-        return _categorical_loss(online, target, obs, actions, returns, discounts, next_obs, weights,
-                                 double=double)
+        return _categorical_loss(online, obs, actions, returns, discounts, next_obs, next_target_logits,
+                                 weights, double=double)
     q = online(obs).gather(1, actions[:, None]).squeeze(1)
     with torch.no_grad():
-        next_target = target(next_obs)
+        next_target = next_target_logits.squeeze(-1)
         if double:
             best = online(next_obs).argmax(dim=1, keepdim=True)
         else:
@@ -52,15 +54,14 @@ def project_distribution(next_probs: torch.Tensor, returns: torch.Tensor, discou
     return out
 
 
-def _categorical_loss(online, target, obs, actions, returns, discounts, next_obs, weights, *, double):
+def _categorical_loss(online, obs, actions, returns, discounts, next_obs, next_logits, weights, *, double):
     logits = online.logits(obs)
     log_p = logits[torch.arange(len(actions)), actions].log_softmax(dim=-1)
     with torch.no_grad():
-        next_logits = target.logits(next_obs)
         if double:
             best = online(next_obs).argmax(dim=1)
         else:
-            best = target.q_values(next_logits).argmax(dim=1)
+            best = online.q_values(next_logits).argmax(dim=1)
         next_probs = next_logits[torch.arange(len(best)), best].softmax(dim=-1)
         m = project_distribution(next_probs, returns, discounts, online.support)
     per_sample = -(m * log_p).sum(dim=-1)

@@ -125,11 +125,19 @@ class QNetwork(nn.Module):
         a, k = spec.num_actions, spec.atoms
         self.advantage = linear(width, a * k)
         self.value = linear(width, k) if spec.dueling else None
+        # oneDNN runs the Nature CNN about 10% faster on CPU in channels-last layout (the small
+        # MinAtar CNN is slower that way).
+        self.channels_last = spec.resolved_torso() == "nature"
+        if self.channels_last:
+            self.torso.to(memory_format=torch.channels_last)
         self.register_buffer("support", torch.linspace(spec.v_min, spec.v_max, k) if k > 1 else torch.zeros(1))
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, A, atoms]: Q-values (atoms = 1) or per-action atom logits (C51)."""
-        x = self.torso(obs.float() * self.spec.obs_scale if self.spec.obs_scale != 1.0 else obs.float())
+        x = obs.float() * self.spec.obs_scale if self.spec.obs_scale != 1.0 else obs.float()
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.torso(x)
         adv = self.advantage(x).view(-1, self.spec.num_actions, self.spec.atoms)
         if self.value is None:
             return adv

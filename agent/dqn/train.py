@@ -12,7 +12,7 @@ import dataclasses
 import io
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +67,14 @@ class TrainResult:
     """Environment steps per wall-clock second in this process."""
     updates: int = 0
     """Gradient steps done in this process."""
-    seconds: float = field(default=0.0)
+    seconds: float = 0.0
     """Wall-clock seconds of the loop in this process."""
+    cpu_seconds: float = 0.0
+    """CPU seconds (all threads) of the loop in this process."""
+    seconds_before_learning: float | None = None
+    """Wall-clock seconds until the first gradient step (None if there was none)."""
+    steps_before_learning: int | None = None
+    """Environment steps done in this process before the first gradient step."""
 
 
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
@@ -105,7 +111,7 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
     spec = network_spec(cfg, obs_shape, num_actions, family)
     online = QNetwork(spec).to(device)
     target = copy.deepcopy(online)
-    optimizer = torch.optim.Adam(online.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps)
+    optimizer = torch.optim.Adam(online.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps, fused=True)
     replay = ReplayBuffer(cfg.buffer_size, obs_shape, envs.single_observation_space.dtype,
                           num_envs=cfg.num_envs, frame_stack=cfg.frame_stack if family == "atari" else 1,
                           n_step=cfg.n_step, gamma=cfg.gamma, prioritized=cfg.prioritized,
@@ -128,12 +134,13 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
                    desc=cfg.env_id)
 
     timings, updates, last_loss, last_q = Timings(), 0, float("nan"), float("nan")
+    first_update_at: tuple[float, int] | None = None
     next_target = (global_step // cfg.target_update + 1) * cfg.target_update
     first_train = max(learn_from, global_step + 1)
     next_train = -(-first_train // cfg.train_frequency) * cfg.train_frequency
     next_save = (global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
     obs = envs.reset(seed=cfg.seed + global_step)
-    t_start, steps_at_start = time.perf_counter(), global_step
+    t_start, cpu_start, steps_at_start = time.perf_counter(), time.process_time(), global_step
     online.train()
     target.train()
 
@@ -143,6 +150,8 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
         epsilon = 0.0 if cfg.noisy else linear_schedule(
             cfg.eps_start, cfg.eps_end, cfg.exploration_fraction * cfg.total_steps, global_step)
         explore = rng.random(cfg.num_envs) < epsilon
+        if global_step < learn_from:  # nothing learnt yet: uniform random actions, no forward pass
+            explore[:] = True
         actions = rng.integers(num_actions, size=cfg.num_envs)
         if not explore.all():
             if cfg.noisy:
@@ -170,26 +179,42 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
 
         # 3. Learn: gradient_steps updates every train_frequency steps once learning has started.
         while global_step >= next_train and replay.count.min() > cfg.n_step:
+            if first_update_at is None:
+                first_update_at = (time.perf_counter() - t_start, global_step - steps_at_start)
             next_train += cfg.train_frequency
             beta = linear_schedule(cfg.per_beta0, 1.0, cfg.total_steps, global_step)
-            for _ in range(cfg.gradient_steps):
+            if cfg.anneal_lr:
+                for group in optimizer.param_groups:
+                    group["lr"] = linear_schedule(cfg.learning_rate, 0.0, cfg.total_steps, global_step)
+            # Without priorities or noise, a round's batches do not depend on its updates and the
+            # target net is fixed during the round: draw them all at once, run the target net once.
+            bulk = cfg.gradient_steps > 1 and not (cfg.prioritized or cfg.noisy)
+            size = cfg.batch_size
+            for g in range(cfg.gradient_steps):
                 t0 = time.perf_counter()
-                batch = replay.sample(cfg.batch_size, beta)
-                t1 = time.perf_counter()
-                if cfg.noisy:
-                    online.reset_noise()
-                    target.reset_noise()
+                if g == 0 or not bulk:
+                    batch = replay.sample(size * cfg.gradient_steps if bulk else size, beta)
+                    obs_t, actions_t, returns_t, discounts_t, next_obs_t, weights_t = (
+                        torch.as_tensor(x, device=device) for x in (batch.obs, batch.actions, batch.returns,
+                                                                     batch.discounts, batch.next_obs,
+                                                                     batch.weights))
+                    t1 = time.perf_counter()
+                    if cfg.noisy:
+                        online.reset_noise()
+                        target.reset_noise()
+                    with torch.no_grad():
+                        next_target_t = target.logits(next_obs_t)
+                else:
+                    t1 = t0
+                part = slice(g * size, (g + 1) * size) if bulk else slice(None)
                 loss, priorities, mean_q = td_loss(
-                    online, target, torch.as_tensor(batch.obs, device=device),
-                    torch.as_tensor(batch.actions, device=device),
-                    torch.as_tensor(batch.returns, device=device),
-                    torch.as_tensor(batch.discounts, device=device),
-                    torch.as_tensor(batch.next_obs, device=device),
-                    torch.as_tensor(batch.weights, device=device), double=cfg.double, loss=cfg.loss)
+                    online, obs_t[part], actions_t[part], returns_t[part], discounts_t[part],
+                    next_obs_t[part], next_target_t[part], weights_t[part], double=cfg.double,
+                    loss=cfg.loss)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(online.parameters(), cfg.max_grad_norm)
+                    torch.nn.utils.clip_grad_norm_(online.parameters(), cfg.max_grad_norm, foreach=True)
                 optimizer.step()
                 if cfg.prioritized:
                     replay.update_priorities(batch.indices, priorities.cpu().numpy())
@@ -230,7 +255,7 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
             next_save += cfg.checkpoint_every
             _save(run_dir, meta, global_step, episodes, online, target, optimizer, replay, rng, cfg)
 
-    seconds = time.perf_counter() - t_start
+    seconds, cpu_seconds = time.perf_counter() - t_start, time.process_time() - cpu_start
     if bar is not None:
         bar.close()
     envs.close()
@@ -245,7 +270,9 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
         writer.close()
     return TrainResult(checkpoint=stem, steps=global_step, episodes=episodes, eval_returns=eval_returns,
                        timings=timings, steps_per_second=(global_step - steps_at_start) / max(seconds, 1e-9),
-                       updates=updates, seconds=seconds)
+                       updates=updates, seconds=seconds, cpu_seconds=cpu_seconds,
+                       seconds_before_learning=first_update_at and first_update_at[0],
+                       steps_before_learning=first_update_at and first_update_at[1])
 
 
 def _writer(run_dir: Path, cfg: DQNConfig):

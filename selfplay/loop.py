@@ -199,7 +199,8 @@ def run_selfplay(cfg: SelfPlayConfig, init: str | None = None, resume: bool = Fa
                  ray_address: str | None = None) -> dict:
     """Run (or resume) self-play training until a limit in cfg is reached or Ctrl-C.
 
-    search_factory: builds the batched search (tests inject a stand-in; in-process play only).
+    search_factory: builds the batched search (default agent.search.BatchedSearch); it must be
+    picklable (a module-level class or function) to reach worker processes and Ray actors.
     ray_address: run the self-play actors on Ray ("local" starts a local instance).
     Returns a summary: step, games, checkpoint, losses, Elo/gating results, false-resign rate.
     """
@@ -211,7 +212,7 @@ def run_selfplay(cfg: SelfPlayConfig, init: str | None = None, resume: bool = Fa
     if ray_address is not None:
         from selfplay.distributed import RaySource
 
-        source = RaySource(cfg, out, ray_address)
+        source = RaySource(cfg, out, ray_address, search_factory=search_factory)
     elif cfg.workers == 0:
         from selfplay.workers import InProcessSource
 
@@ -219,6 +220,6 @@ def run_selfplay(cfg: SelfPlayConfig, init: str | None = None, resume: bool = Fa
     else:
         from selfplay.workers import ProcessSource
 
-        source = ProcessSource(cfg, out)
+        source = ProcessSource(cfg, out, search_factory=search_factory)
     return learner.run(source)
 

@@ -6,7 +6,8 @@ Every source plays with the checkpoint named in out/player.json and switches whe
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue as queue_mod
+from multiprocessing import connection as mp_connection
+from multiprocessing.connection import Connection
 import time
 from pathlib import Path
 from typing import Callable
@@ -68,57 +69,67 @@ class InProcessSource:
         pass
 
 
-def worker_main(worker_id: int, cfg: SelfPlayConfig, out: str, games_out, stop, seed: int) -> None:
-    """A self-play worker process: play forever with the current player, send finished games."""
+def worker_main(worker_id: int, cfg: SelfPlayConfig, out: str, conn, seed: int,
+                search_factory: Callable | None = None) -> None:
+    """A self-play worker process: play with the current player and send finished games down
+    its own pipe until the pipe breaks (the learner closed it or died)."""
     import torch
 
     from selfplay.generate import GameGenerator
 
     torch.set_num_threads(cfg.worker_threads)
     player = PlayerNetwork(cfg, Path(out), device=str(device_of(cfg.device)))
-    generator = GameGenerator(player.evaluator, cfg, cfg.games_per_worker, seed=seed)
+    generator = GameGenerator(player.evaluator, cfg, cfg.games_per_worker, seed=seed,
+                              search_factory=search_factory)
     last_report, moves_reported = time.monotonic(), 0
-    while not stop.is_set():
-        player.refresh()
-        for game in generator.step():
-            games_out.put(("game", worker_id, game))
-        if time.monotonic() - last_report > 1.0:
-            games_out.put(("moves", worker_id, generator.moves_played - moves_reported))
-            moves_reported, last_report = generator.moves_played, time.monotonic()
+    try:
+        while True:
+            player.refresh()
+            for game in generator.step():
+                conn.send(("game", game))
+            if time.monotonic() - last_report > 1.0:
+                conn.send(("moves", generator.moves_played - moves_reported))
+                moves_reported, last_report = generator.moves_played, time.monotonic()
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        return
 
 
 class ProcessSource:
-    """W worker processes (spawned), each with its own GameGenerator; a dead one is restarted."""
+    """W worker processes (spawned), each with its own GameGenerator and its own pipe to the
+    learner (so a worker killed mid-send breaks nothing but its pipe); a dead one is restarted."""
 
     max_restarts = 20
 
-    def __init__(self, cfg: SelfPlayConfig, out: Path) -> None:
-        self.cfg, self.out = cfg, out
+    def __init__(self, cfg: SelfPlayConfig, out: Path, search_factory: Callable | None = None) -> None:
+        self.cfg, self.out, self.search_factory = cfg, out, search_factory
         self.ctx = mp.get_context("spawn")
-        self.queue = self.ctx.Queue()
-        self.stop = self.ctx.Event()
         self.procs: dict[int, mp.Process] = {}
+        self.conns: dict[int, Connection] = {}
         self.restarts = 0
         self._messages: list[str] = []
 
     def _spawn(self, worker_id: int) -> None:
         seed = self.seed * 1000 + worker_id * 97 + self.restarts
+        reader, writer = self.ctx.Pipe(duplex=False)
         proc = self.ctx.Process(target=worker_main, name=f"komi-selfplay-{worker_id}", daemon=True,
-                                args=(worker_id, self.cfg, str(self.out), self.queue, self.stop, seed))
+                                args=(worker_id, self.cfg, str(self.out), writer, seed, self.search_factory))
         proc.start()
-        self.procs[worker_id] = proc
+        writer.close()  # the worker holds the only writer: its death means EOF here
+        self.procs[worker_id], self.conns[worker_id] = proc, reader
 
     def start(self, seed: int) -> None:
         self.seed = seed
         for w in range(self.cfg.workers):
             self._spawn(w)
 
-    def _check_workers(self) -> None:
+    def _restart_dead(self) -> None:
         from komi.errors import KomiError
 
         for w, proc in list(self.procs.items()):
             if proc.is_alive():
                 continue
+            proc.join(timeout=1)
+            self.conns.pop(w).close()
             self.restarts += 1
             self._messages.append(f"self-play worker {w} died (exit code {proc.exitcode}); restarting it")
             if self.restarts > self.max_restarts:
@@ -126,35 +137,33 @@ class ProcessSource:
             self._spawn(w)
 
     def poll(self, timeout: float) -> tuple[list[FinishedGame], int]:
-        """Wait up to `timeout` seconds for a message, then take everything already queued."""
-        self._check_workers()
+        """Wait up to `timeout` seconds for messages, then take everything already sent."""
+        self._restart_dead()
         games: list[FinishedGame] = []
         moves = 0
-        try:
-            message = self.queue.get(timeout=timeout)
-        except queue_mod.Empty:
-            return games, moves
-        while True:
-            kind, _, payload = message
-            if kind == "game":
-                games.append(payload)
-            else:
-                moves += payload
+        for conn in mp_connection.wait(list(self.conns.values()), timeout=timeout):
             try:
-                message = self.queue.get_nowait()
-            except queue_mod.Empty:
-                return games, moves
+                while conn.poll():
+                    kind, payload = conn.recv()
+                    if kind == "game":
+                        games.append(payload)
+                    else:
+                        moves += payload
+            except (EOFError, OSError):
+                pass  # the worker died; _restart_dead replaces it on the next poll
+        return games, moves
 
     def messages(self) -> list[str]:
         msgs, self._messages = self._messages, []
         return msgs
 
     def close(self) -> None:
-        self.stop.set()
+        for conn in self.conns.values():
+            conn.close()
         for proc in self.procs.values():
-            proc.join(timeout=5)
+            proc.join(timeout=2)
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=5)
-        self.queue.cancel_join_thread()
         self.procs.clear()
+        self.conns.clear()

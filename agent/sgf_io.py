@@ -12,12 +12,18 @@ class GameFileError(KomiError):
     """An SGF file cannot be loaded as a game here, or a game cannot be written."""
 
 
+def _sgf():
+    try:
+        from envs.go import sgf
+    except ImportError:
+        raise GameFileError("SGF support (envs.go.sgf) is missing from this installation") from None
+    return sgf
+
+
 def game_to_record(game: GameState, black: str = "", white: str = "", result: str | None = None,
                    program: str = "komi"):
     """The envs.go.sgf GameRecord of a game."""
-    from envs.go.sgf import GameRecord
-
-    return GameRecord(size=game.size, komi=game.komi, handicap=game.handicap,
+    return _sgf().GameRecord(size=game.size, komi=game.komi, handicap=game.handicap,
                       setup_black=list(game.setup_black), setup_white=list(game.setup_white),
                       moves=list(game.moves), result=result or "", black_name=black,
                       white_name=white, source=program)
@@ -26,9 +32,7 @@ def game_to_record(game: GameState, black: str = "", white: str = "", result: st
 def game_to_sgf(game: GameState, black: str = "", white: str = "", result: str | None = None,
                 program: str = "komi") -> str:
     """SGF text of a game."""
-    from envs.go.sgf import write_sgf
-
-    return write_sgf(game_to_record(game, black, white, result, program))
+    return _sgf().write_sgf(game_to_record(game, black, white, result, program))
 
 
 def save_game(game: GameState, path: str | Path, black: str = "", white: str = "",
@@ -50,8 +54,7 @@ def save_game(game: GameState, path: str | Path, black: str = "", white: str = "
 def load_game(path: str | Path, move_number: int | None = None, superko: str = "positional") -> GameState:
     """Read the first game of an SGF file; with move_number, the position before that move (1-based)."""
     from envs.go import IllegalMove
-    from envs.go.sgf import read_sgf
-
+    read_sgf = _sgf().read_sgf
     path = Path(path)
     if not path.is_file():
         raise GameFileError(f"{path}: no such file")

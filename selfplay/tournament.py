@@ -104,6 +104,8 @@ class GameResult:
     disagreement: bool
     """True if an engine's final_score names another winner than ours."""
     seconds: float
+    sgf_error: str = ""
+    """Why the SGF could not be written ("" when it was)."""
 
 
 def schedule(names: list[str], config: TournamentConfig) -> list[GameTask]:
@@ -236,7 +238,7 @@ def run_game(task: GameTask, specs: dict[str, PlayerSpec], config: TournamentCon
                 p.close()
             except Exception:  # noqa: BLE001 - a player failing to close must not lose the result
                 pass
-    sgf_path = ""
+    sgf_path, sgf_error = "", ""
     if game is not None:
         path = Path(out_dir) / "games" / f"{task.index:05d}-{_safe(task.black)}-vs-{_safe(task.white)}.sgf"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -244,15 +246,15 @@ def run_game(task: GameTask, specs: dict[str, PlayerSpec], config: TournamentCon
             save_game(game, path, black=task.black, white=task.white, result=outcome["result"],
                       program="komi tournament")
             sgf_path = str(path)
-        except KomiError:
-            sgf_path = ""
+        except KomiError as err:
+            sgf_error = str(err)
     winner = {1: task.black, -1: task.white}.get(outcome["winner_color"])
     disagreement = any(_winner_letter(s) not in (None, outcome["result"][0]) for s in engine_scores.values())
     return GameResult(game_id=task.game_id, black=task.black, white=task.white, winner=winner,
                       result=outcome["result"], reason=outcome["reason"],
                       moves=len(game.moves) if game is not None else 0, score=outcome["score"],
                       sgf=sgf_path, engine_scores=engine_scores, disagreement=disagreement,
-                      seconds=round(time.time() - start, 3))
+                      seconds=round(time.time() - start, 3), sgf_error=sgf_error)
 
 
 def run_tournament(specs: list[PlayerSpec], config: TournamentConfig, out_dir: str | Path,
@@ -272,6 +274,8 @@ def run_tournament(specs: list[PlayerSpec], config: TournamentConfig, out_dir: s
     def record(result: GameResult) -> None:
         doc["games"].append(dataclasses.asdict(result))
         _write_json_atomic(out / RESULTS_FILE, doc)
+        if result.sgf_error:
+            log(f"game {result.game_id} not saved as SGF: {result.sgf_error}")
         if result.disagreement:
             log(f"score disagreement in {result.game_id}: ours {result.result}, "
                 f"engine {result.engine_scores}")

@@ -316,13 +316,14 @@ class SearchPlayer(PolicyPlayer):
     def choose(self, board) -> int:
         import time
 
-        from agent.search import search_position
+        from agent.search import SearchConfig, search_position
 
         visits = self.config.visits
         if self.move_seconds is not None and self._visits_per_second:
             visits = max(1, min(visits, int(self._visits_per_second * self.move_seconds)))
         start = time.perf_counter()
-        result = search_position(board, self.evaluator, visits=visits, feature_set=self.feature_set)
+        result = search_position(board, self.evaluator, visits=visits,
+                                 config=SearchConfig(feature_set=self.feature_set, temperature=0.0))
         self._visits_per_second = visits / max(time.perf_counter() - start, 1e-6)
         visits = np.asarray(result.visits)
         q = np.asarray(result.q)

@@ -38,46 +38,66 @@ int inverse_symmetry(int sym) {
 }
 
 void encode_board(const Board& b, FeatureSet set, int sym, float* out) {
-    const int n = b.size(), nn = n * n;
-    const int planes = num_planes(set);
+    // Every plane is written in full (no separate zeroing pass) and the per-point loops are
+    // branch-free: on real positions stone colours are unpredictable for the branch predictor.
+    const int n = b.size(), nn = n * n, w = b.width();
     const int own = b.to_play();
     int map[kMaxPoints];
-    for (int m = 0; m < nn; ++m) map[m] = symmetry_move(m, n, sym);
-    std::fill(out, out + (size_t)planes * nn, 0.0f);
+    int pts[kMaxPoints];
+    for (int m = 0; m < nn; ++m) {
+        map[m] = symmetry_move(m, n, sym);
+        pts[m] = (m / n + 1) * w + m % n + 1;
+    }
+    auto fill = [&](int plane, float value) { std::fill(out + (size_t)plane * nn, out + (size_t)(plane + 1) * nn, value); };
+
     if (set == FeatureSet::Basic) {
+        const int8_t* stones = b.padded();
         for (int m = 0; m < nn; ++m) {
-            const int8_t col = b.color_at(b.point(m));
-            out[(col == own ? 0 : (col == EMPTY ? 2 : 1)) * nn + map[m]] = 1.0f;
+            const int8_t col = stones[pts[m]];
+            out[map[m]] = (float)(col == own);
+            out[nn + map[m]] = (float)(col == -own);
+            out[2 * nn + map[m]] = (float)(col == EMPTY);
         }
-        if (own == BLACK) std::fill(out + 3 * nn, out + 4 * nn, 1.0f);
+        fill(3, own == BLACK ? 1.0f : 0.0f);
         return;
     }
+
     for (int k = 0; k < kHistory; ++k) {
         const int8_t* stones = b.history(k);
-        if (!stones) break;
         float* own_plane = out + (size_t)k * nn;
         float* opp_plane = out + (size_t)(kHistory + k) * nn;
-        for (int m = 0; m < nn; ++m) {
-            int8_t col = stones[b.point(m)];
-            if (col == own) own_plane[map[m]] = 1.0f;
-            else if (col == -own) opp_plane[map[m]] = 1.0f;
-        }
-    }
-    if (own == BLACK) std::fill(out + 16 * nn, out + 17 * nn, 1.0f);
-    if (set == FeatureSet::AGZ) return;
-
-    std::fill(out + 17 * nn, out + 18 * nn, 1.0f);
-    for (int m = 0; m < nn; ++m) {
-        const int p = b.point(m);
-        const int8_t col = b.color_at(p);
-        if (col == EMPTY) {
-            if (b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
+        if (!stones) {
+            std::fill(own_plane, own_plane + nn, 0.0f);
+            std::fill(opp_plane, opp_plane + nn, 0.0f);
             continue;
         }
-        const int libs = b.chain_liberties(p);
-        const int plane = (col == own ? 18 : 21) + (libs >= 3 ? 2 : libs - 1);
-        out[(size_t)plane * nn + map[m]] = 1.0f;
+        for (int m = 0; m < nn; ++m) {
+            const int8_t col = stones[pts[m]];
+            own_plane[map[m]] = (float)(col == own);
+            opp_plane[map[m]] = (float)(col == -own);
+        }
     }
+    fill(16, own == BLACK ? 1.0f : 0.0f);
+    if (set == FeatureSet::AGZ) return;
+
+    fill(17, 1.0f);
+    const int8_t* stones = b.padded();
+    for (int m = 0; m < nn; ++m) {
+        const int p = pts[m];
+        const int8_t col = stones[p];
+        const int libs = col == EMPTY ? 0 : std::min(b.chain_liberties(p), 3);
+        const bool mine = col == own, theirs = col == -own;
+        const int t = map[m];
+        out[18 * nn + t] = (float)(mine && libs == 1);
+        out[19 * nn + t] = (float)(mine && libs == 2);
+        out[20 * nn + t] = (float)(mine && libs == 3);
+        out[21 * nn + t] = (float)(theirs && libs == 1);
+        out[22 * nn + t] = (float)(theirs && libs == 2);
+        out[23 * nn + t] = (float)(theirs && libs == 3);
+    }
+    for (int plane = 24; plane < 30; ++plane) fill(plane, 0.0f);
+    for (int m = 0; m < nn; ++m)
+        if (stones[pts[m]] == EMPTY && b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
     const int ko = b.ko_move();
     if (ko >= 0) out[25 * nn + map[ko]] = 1.0f;
     for (int k = 0; k < 4; ++k) {

@@ -213,3 +213,21 @@ def test_encode_records_rejects_bad_records():
         features.encode_records(codes, offsets, [0], [1], 30, "agz")
     with pytest.raises(GoError, match="same length"):
         features.encode_records(codes, offsets, [0, 0], [1], 9, "agz")
+
+
+def test_encode_records_threads_give_the_same_planes():
+    games = [_random_game(9, 40, seed=s) for s in range(4)]
+    codes = [pack_record([(BLACK if i % 2 == 0 else WHITE, m) for i, m in enumerate(g)], 9) for g in games]
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in codes])])
+    codes = np.concatenate(codes)
+    rng = np.random.default_rng(0)
+    game_index = rng.integers(0, 4, 64)
+    ply = np.array([rng.integers(0, offsets[g + 1] - offsets[g] + 1) for g in game_index])
+    sym = rng.integers(0, 8, 64)
+    one = features.encode_records(codes, offsets, game_index, ply, 9, "extended", sym)
+    many = features.encode_records(codes, offsets, game_index, ply, 9, "extended", sym, threads=3)
+    np.testing.assert_array_equal(one, many)
+    bad = codes.copy()
+    bad[offsets[3] + 1] = bad[offsets[3]]           # game 3 plays twice on the same point
+    with pytest.raises(GoError, match="game record 3"):
+        features.encode_records(bad, offsets, np.full(64, 3), np.full(64, 2), 9, "agz", threads=4)

@@ -88,13 +88,14 @@ def encode(boards: Sequence, feature_set: str = "extended", symmetries=None,
 
 def encode_records(codes: np.ndarray, offsets: np.ndarray, game_index: np.ndarray, ply: np.ndarray,
                    size: int, feature_set: str = "extended", symmetries=None,
-                   out: np.ndarray | None = None) -> np.ndarray:
+                   out: np.ndarray | None = None, threads: int = 1) -> np.ndarray:
     """Replays compact game records natively and encodes one position per (game, ply).
 
     codes int16 [T] and offsets int64 [G+1] as in selfplay.shards (game g is
     codes[offsets[g]:offsets[g+1]]); game_index, ply: int [B]; the position is the one before
     entry `ply` of the game (setup entries included), with the colour of that entry to move.
-    Returns float32 [B, C, size, size] (written into `out` if given).
+    Returns float32 [B, C, size, size] (written into `out` if given). `threads` > 1 splits the
+    batch across native threads (the GIL is released either way).
     """
     game_index = np.ascontiguousarray(game_index, dtype=np.int64).reshape(-1)
     ply = np.ascontiguousarray(ply, dtype=np.int64).reshape(-1)
@@ -102,5 +103,5 @@ def encode_records(codes: np.ndarray, offsets: np.ndarray, game_index: np.ndarra
     _core.encode_records(np.ascontiguousarray(codes, dtype=np.int16).reshape(-1),
                          np.ascontiguousarray(offsets, dtype=np.int64).reshape(-1),
                          game_index, ply, int(size), feature_set,
-                         _symmetries(symmetries, len(game_index)), out)
+                         _symmetries(symmetries, len(game_index)), out, int(threads))
     return out

@@ -81,8 +81,9 @@ void bind_features(nb::module_& m) {
     m.def("encode_records",
           [](const Vector<int16_t>& codes, const Vector<int64_t>& offsets, const Vector<int64_t>& game_index,
              const Vector<int64_t>& ply, int size, const std::string& feature_set,
-             const Vector<int64_t>& symmetries, Planes out) {
+             const Vector<int64_t>& symmetries, Planes out, int threads) {
               const FeatureSet set = feature_set_from_name(feature_set);
+              if (threads < 1 || threads > 256) throw std::invalid_argument("threads must be in 1..256");
               if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
               const size_t batch = game_index.shape(0);
               if (ply.shape(0) != batch) throw std::invalid_argument("game_index and ply must have the same length");
@@ -108,11 +109,13 @@ void bind_features(nb::module_& m) {
               check_symmetries(symmetries, batch);
               nb::gil_scoped_release release;
               encode_records(codes.data(), num_codes, offsets.data(), num_games, game_index.data(), ply.data(),
-                             symmetries.data(), (int64_t)batch, size, set, out.data());
+                             symmetries.data(), (int64_t)batch, size, set, out.data(), threads);
           },
           "codes"_a, "offsets"_a, "game_index"_a, "ply"_a, "size"_a, "feature_set"_a, "symmetries"_a,
           nb::arg("out").noconvert(),  // an output buffer must never be silently replaced by a copy
-          "Replays compact records natively and writes the planes of each (game, ply) position.");
+          "threads"_a = 1,
+          "Replays compact records natively and writes the planes of each (game, ply) position "
+          "(threads > 1 splits the batch across native threads).");
 }
 
 }  // namespace komi

@@ -409,9 +409,9 @@ void Board::play_legal(int move, int c) {
     after_move(move);
 }
 
-int Board::play_recorded(int move, int c) {
+int Board::play_recorded(int move, int c, bool keep_history) {
     if (move != n_ * n_ && color_[point(move)] != EMPTY) return kOccupied;
-    push_history();
+    if (keep_history) push_history();
     if (move == n_ * n_) {
         ++passes_;
         ko_point_ = -1;

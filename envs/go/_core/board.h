@@ -100,8 +100,9 @@ public:
     // Sets the side to move (SGF PL, handicap); the position counts as seen with that side to move.
     void set_to_play(int color);
     // Plays a recorded move: only an occupied point is refused (returns kOccupied); ko is not
-    // checked, a suicide removes its chain, and two passes do not end the game.
-    int play_recorded(int move, int color);
+    // checked, a suicide removes its chain, and two passes do not end the game. Without
+    // keep_history the feature history is not updated (replays skip it for old moves).
+    int play_recorded(int move, int color, bool keep_history = true);
 
     // ---- scoring
     // Tromp-Taylor area score from Black's side, komi included.

@@ -2,7 +2,10 @@
 #include "feature_planes.h"
 
 #include <algorithm>
+#include <exception>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace komi {
 
@@ -138,7 +141,8 @@ void replay(Board& board, const int16_t* codes, int64_t game, int64_t length, in
             continue;
         }
         flush_setup(i);
-        if (board.play_recorded(point, color) != kLegal) bad_record(game, i, "move on an occupied point");
+        if (board.play_recorded(point, color, i >= ply - kHistory) != kLegal)
+            bad_record(game, i, "move on an occupied point");
     }
     flush_setup(ply);
     // The side to move is the colour of the next move when there is one.
@@ -149,18 +153,42 @@ void replay(Board& board, const int16_t* codes, int64_t game, int64_t length, in
 
 void encode_records(const int16_t* codes, int64_t num_codes, const int64_t* offsets,
                     int64_t num_games, const int64_t* game_index, const int64_t* ply,
-                    const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out) {
+                    const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out,
+                    int threads) {
+    (void)num_games;
     const size_t stride = (size_t)num_planes(set) * size * size;
-    for (int64_t b = 0; b < batch; ++b) {
-        const int64_t g = game_index[b];
-        const int64_t start = offsets[g], length = offsets[g + 1] - offsets[g];
-        if (start < 0 || length < 0 || offsets[g + 1] > num_codes)
-            throw std::invalid_argument("offsets of game " + std::to_string(g) + " are outside the codes");
-        (void)num_games;
-        Board board(size, 7.5f, Superko::None, false, 0);
-        replay(board, codes + start, g, length, ply[b]);
-        encode_board(board, set, (int)symmetry[b], out + b * stride);
+    auto encode_range = [&](int64_t begin, int64_t end) {
+        for (int64_t b = begin; b < end; ++b) {
+            const int64_t g = game_index[b];
+            const int64_t start = offsets[g], length = offsets[g + 1] - offsets[g];
+            if (start < 0 || length < 0 || offsets[g + 1] > num_codes)
+                throw std::invalid_argument("offsets of game " + std::to_string(g) + " are outside the codes");
+            Board board(size, 7.5f, Superko::None, false, 0);
+            replay(board, codes + start, g, length, ply[b]);
+            encode_board(board, set, (int)symmetry[b], out + b * stride);
+        }
+    };
+    threads = (int)std::max<int64_t>(1, std::min<int64_t>(threads, batch / 16));
+    if (threads <= 1) {
+        encode_range(0, batch);
+        return;
     }
+    // Each thread encodes a contiguous slice; the first error (if any) is rethrown here.
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(threads);
+    for (int t = 0; t < threads; ++t) {
+        const int64_t begin = batch * t / threads, end = batch * (t + 1) / threads;
+        pool.emplace_back([&, t, begin, end] {
+            try {
+                encode_range(begin, end);
+            } catch (...) {
+                errors[t] = std::current_exception();
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
 }
 
 }  // namespace komi

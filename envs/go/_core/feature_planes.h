@@ -43,9 +43,10 @@ void encode_board(const Board& board, FeatureSet set, int sym, float* out);
 // Replays compact records (code = point << 2 | color_bit << 1 | setup_bit) and encodes, for
 // each b < batch, the position of game game_index[b] before its entry ply[b]. The caller has
 // validated game_index, ply, symmetry and the buffer; bad record content throws
-// std::invalid_argument naming the game and entry.
+// std::invalid_argument naming the game and entry. `threads` > 1 splits the batch.
 void encode_records(const int16_t* codes, int64_t num_codes, const int64_t* offsets,
                     int64_t num_games, const int64_t* game_index, const int64_t* ply,
-                    const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out);
+                    const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out,
+                    int threads = 1);
 
 }  // namespace komi

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from agent.game import GameError, GameState, board_for
@@ -358,11 +357,12 @@ class GTPEngine:
         t = self.time
         if t.unlimited or (t.main == 0 and t.byo_yomi == 0 and not t.left):
             return None
-        seconds, stones = (t.left or {}).get(color, (t.main if t.main > 0 else t.byo_yomi, 0 if t.main > 0 else t.stones))
+        before_any_time_left = (t.main, 0) if t.main > 0 else (t.byo_yomi, t.stones)
+        seconds, stones = (t.left or {}).get(color, before_any_time_left)
         if stones > 0:  # in byo-yomi: spread the period over its stones
             budget = seconds / stones
         else:
-            empty = int((self.game.board.stones() == 0).sum()) if hasattr(self.game.board.stones(), "sum") else 0
+            empty = int((self.game.board.stones() == 0).sum())
             moves_left = max(10.0, self.config.moves_left_estimate * empty)
             budget = seconds / moves_left + (t.byo_yomi / max(t.stones, 1) if t.byo_yomi else 0.0)
         return max(0.05, budget - self.config.move_overhead)

@@ -359,7 +359,8 @@ def format_summary(summary: dict) -> str:
     lines.append("")
     lines.append(f"Elo (maximum likelihood over {summary['games']} games, "
                  f"{summary['anchor']} = {summary['anchor_elo']:g})")
-    ranked = sorted(summary["ratings"].values(), key=lambda r: -r["elo"] if math.isfinite(r["elo"]) else math.inf)
+    ranked = sorted(summary["ratings"].values(),
+                    key=lambda r: -r["elo"] if math.isfinite(r["elo"]) else math.inf)
     for r in ranked:
         lines.append(f"  {r['name']:<24} {r['elo']:>8.1f} ± {r['ci95']:<6.1f} ({r['games']} games, "
                      f"score {r['score']:g})")

@@ -105,9 +105,6 @@ def test_random_player_plays_legal_moves_and_never_fills_own_eyes():
 
 @needs_board
 def test_random_player_passes_when_only_own_eyes_are_left():
-    from envs.go import Board
-
-    board = Board(size=5, komi=0.5)
     art = stones_from_ascii("""
         . X . X .
         X X X X X

@@ -8,6 +8,15 @@
 // chain (a circular list); the head holds the chain's stone count and exact liberty count.
 // play() and check() never allocate (except the superko history vector growing), so the tree
 // search can copy a Board and play on it millions of times.
+//
+// Use from C++ (e.g. the tree search):
+//   komi::Board b(19);                        // a value type: copy it to branch
+//   int32_t moves[komi::kMaxPoints + 1];
+//   int k = b.legal_moves(moves);             // ascending move indices, pass last
+//   if (b.play(m, b.to_play()) != komi::kLegal) { /* refused, board unchanged */ }
+//   if (b.check(m, c) == komi::kLegal) b.play_legal(m, c);   // check once, play without re-checking
+//   encode_board(b, FeatureSet::Extended, sym, out);          // feature_planes.h
+// One thread per Board object; copies are independent.
 #pragma once
 
 #include <cstdint>

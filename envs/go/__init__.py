@@ -11,4 +11,4 @@ BLACK: int = 1
 WHITE: int = -1
 EMPTY: int = 0
 
-__all__ = ["Board", "random_games", "IllegalMove", "GoError", "CoordinateError", "BLACK", "WHITE", "EMPTY"]
+__all__ = ["BLACK", "EMPTY", "WHITE", "Board", "CoordinateError", "GoError", "IllegalMove", "random_games"]

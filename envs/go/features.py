@@ -18,7 +18,7 @@ The planes of position p under symmetry s are the planes of p moved point by poi
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

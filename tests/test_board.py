@@ -397,3 +397,38 @@ def test_copy_keeps_history_ko_and_superko():
     assert c.illegal_reason(at(*TRIPLE_KO_CYCLE[-1], 9)) == "superko"
     assert c.ko_point == b.ko_point is not None and c.hash == b.hash
     assert c.legal_moves().tolist() == b.legal_moves().tolist()
+
+
+def test_native_playouts_and_the_largest_board():
+    from envs.go import random_games
+
+    lengths, winners = random_games(9, 20, seed=1, max_moves=162)
+    assert lengths.shape == (20,) and (lengths > 20).all() and (lengths <= 162).all()
+    assert set(winners.tolist()) <= {-1, 0, 1}
+    again, _ = random_games(9, 20, seed=1, max_moves=162)
+    assert (again == lengths).all()                      # deterministic given the seed
+    big = Board(25)
+    moves = big.playout(seed=2, fill_own_eyes=False)
+    assert big.is_over() and moves > 300
+    assert str(big).split("\n")[0].strip().endswith("Z")
+    rollout = Board(9, superko="none")
+    rollout.playout(seed=4, fill_own_eyes=False)
+    assert rollout.is_over()
+    # The rollout passed only when nothing but own-eye filling was left, for both sides.
+    stones = rollout.stones()
+    flat = stones.reshape(-1)
+    final = Board(9, superko="none")
+    final.set_stones(black=np.flatnonzero(flat == BLACK).tolist(), white=np.flatnonzero(flat == WHITE).tolist())
+
+    def eye(r: int, c: int, color: int) -> bool:
+        orth = [(r + dr, c + dc) for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))]
+        if any(0 <= y < 9 and 0 <= x < 9 and stones[y, x] != color for y, x in orth):
+            return False
+        diag = [(r + dr, c + dc) for dr in (-1, 1) for dc in (-1, 1)]
+        edge = any(not (0 <= y < 9 and 0 <= x < 9) for y, x in diag)
+        enemy = sum(1 for y, x in diag if 0 <= y < 9 and 0 <= x < 9 and stones[y, x] == -color)
+        return enemy + edge < 2
+
+    for r, c in np.argwhere(stones == 0):
+        for color in (BLACK, WHITE):
+            assert not final.is_legal(at(r, c, 9), color) or eye(r, c, color), (r, c, color)

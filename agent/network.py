@@ -32,8 +32,12 @@ class NetworkConfig:
     """Width of the tower (channels of every 3x3 conv)."""
     global_pool_every: int = 0
     """Every k-th block is a global-pooling bias block (KataGo); 0 = none."""
-    policy_channels: int = 2
-    """Channels of the 1x1 conv in the policy head (AlphaGo Zero: 2)."""
+    policy_head: str = "conv"
+    """"fc": AlphaGo Zero's head (1x1 conv, then a fully connected layer to N*N+1 logits);
+    "conv": fully convolutional (a 1x1 conv gives each point's logit, pass comes from globally
+    pooled head features), which shares what it learns across the board."""
+    policy_channels: int = 16
+    """Channels of the 1x1 conv in the policy head (AlphaGo Zero's fc head: 2)."""
     value_channels: int = 1
     """Channels of the 1x1 conv in the value head (AlphaGo Zero: 1)."""
     value_hidden: int = 256
@@ -46,6 +50,8 @@ class NetworkConfig:
                 raise ValueError(f"NetworkConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.global_pool_every < 0:
             raise ValueError("NetworkConfig.global_pool_every must be >= 0")
+        if self.policy_head not in ("fc", "conv"):
+            raise ValueError(f"NetworkConfig.policy_head must be 'fc' or 'conv', got {self.policy_head!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -59,7 +65,9 @@ class NetworkConfig:
         return cls(**d)
 
 
-# name -> (blocks, channels, global_pool_every)
+# name -> (blocks, channels, global_pool_every); all use the convolutional policy head, which on
+# 19x19 game records learns ~10x faster per position than AlphaGo Zero's fc head (measured:
+# tiny net, 19,200 positions: 24% vs 2% held-out top-1).
 PRESETS: dict[str, tuple[int, int, int]] = {
     "tiny": (2, 16, 0),      # tests
     "cpu": (6, 64, 0),       # the CPU default
@@ -77,6 +85,8 @@ def preset(name: str, board_size: int = 19, in_planes: int = 18, **overrides) ->
     blocks, channels, gp = PRESETS[name]
     fields = dict(board_size=board_size, in_planes=in_planes, blocks=blocks, channels=channels,
                   global_pool_every=gp)
+    if overrides.get("policy_head") == "fc":
+        fields["policy_channels"] = 2  # AlphaGo Zero's: the fc layer grows with these channels
     fields.update(overrides)
     return NetworkConfig(**fields)
 
@@ -130,7 +140,11 @@ class PolicyValueNet(nn.Module):
         self.tower = nn.Sequential(*[ResidualBlock(c, global_pool=k > 0 and (i + 1) % k == 0)
                                      for i in range(config.blocks)])
         self.policy_conv = _conv_bn(c, config.policy_channels, 1)
-        self.policy_fc = nn.Linear(config.policy_channels * n * n, n * n + 1)
+        if config.policy_head == "fc":
+            self.policy_fc = nn.Linear(config.policy_channels * n * n, n * n + 1)
+        else:
+            self.policy_point = nn.Conv2d(config.policy_channels, 1, 1)
+            self.policy_pass = nn.Linear(2 * config.policy_channels, 1)
         self.value_conv = _conv_bn(c, config.value_channels, 1)
         self.value_fc1 = nn.Linear(config.value_channels * n * n, config.value_hidden)
         self.value_fc2 = nn.Linear(config.value_hidden, 1)
@@ -145,8 +159,9 @@ class PolicyValueNet(nn.Module):
         # Start each residual branch near zero so the deep tower begins close to identity.
         for block in self.tower:
             nn.init.zeros_(block.conv2[1].weight)
-        for fc in (self.policy_fc, self.value_fc2):
-            nn.init.normal_(fc.weight, std=0.01)
+        last = [self.policy_fc] if self.config.policy_head == "fc" else [self.policy_point, self.policy_pass]
+        for layer in last + [self.value_fc2]:
+            nn.init.normal_(layer.weight, std=0.01)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n = self.config.board_size
@@ -154,8 +169,12 @@ class PolicyValueNet(nn.Module):
             raise ValueError(f"expected features [B, {self.config.in_planes}, {n}, {n}], "
                              f"got {list(x.shape)}")
         h = self.tower(F.relu(self.stem(x)))
-        p = F.relu(self.policy_conv(h)).flatten(1)
-        policy_logits = self.policy_fc(p)
+        p = F.relu(self.policy_conv(h))
+        if self.config.policy_head == "fc":
+            policy_logits = self.policy_fc(p.flatten(1))
+        else:
+            pooled = torch.cat([p.mean(dim=(2, 3)), p.amax(dim=(2, 3))], dim=1)
+            policy_logits = torch.cat([self.policy_point(p).flatten(1), self.policy_pass(pooled)], dim=1)
         v = F.relu(self.value_conv(h)).flatten(1)
         value = torch.tanh(self.value_fc2(F.relu(self.value_fc1(v)))).squeeze(1)
         return policy_logits.float(), value.float()

@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--cache-dir", default="checkpoints/shards", help="shard cache (default checkpoints/shards)")
     t = p.add_argument_group("training")
     t.add_argument("--preset", default="cpu", help="network preset: tiny, cpu, cpu-gp, small, medium, agz (default cpu)")
+    t.add_argument("--policy-head", choices=("fc", "conv"), default=None,
+                   help="override the preset's policy head: fc (AlphaGo Zero) or conv (fully convolutional)")
     t.add_argument("--feature-set", default="extended", help="input feature set (default extended)")
     t.add_argument("--batch-size", type=int, default=128, help="positions per step (default 128)")
     t.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd", help="default sgd (Nesterov momentum 0.9)")
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         sgf=tuple(args.sgf),
         filter=GameFilter(board_size=args.board_size, min_moves=args.min_moves,
                           handicap=args.handicap, min_rank=args.min_rank),
-        val_fraction=args.val_fraction, preset=args.preset, feature_set=args.feature_set,
+        val_fraction=args.val_fraction, preset=args.preset, policy_head=args.policy_head,
+        feature_set=args.feature_set,
         batch_size=args.batch_size, optimizer=args.optimizer, lr=lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, steps=args.steps, minutes=minutes,
         value_weight=args.value_weight, val_every=args.val_every, val_positions=args.val_positions,

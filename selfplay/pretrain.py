@@ -37,6 +37,8 @@ class PretrainConfig:
     """Fraction of games held out for validation (by game hash)."""
     preset: str = "cpu"
     """Network preset (agent.network.PRESETS)."""
+    policy_head: str | None = None
+    """Override the preset's policy head ("fc" or "conv"); None keeps the preset's."""
     feature_set: str = "extended"
     """Input feature set of the native encoder."""
     batch_size: int = 128
@@ -228,7 +230,9 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
     sampler = PositionSampler(train_table, seed=cfg.seed)
 
     torch.manual_seed(cfg.seed)
-    net = PolicyValueNet(preset(cfg.preset, board_size=size, in_planes=features.num_planes(cfg.feature_set)))
+    overrides = {"policy_head": cfg.policy_head} if cfg.policy_head else {}
+    net = PolicyValueNet(preset(cfg.preset, board_size=size, in_planes=features.num_planes(cfg.feature_set),
+                                **overrides))
     optimizer = _make_optimizer(cfg, net)
     step, data_seen, train_seconds = _resume_point(cfg, net, optimizer) if resume else (0, 0, 0.0)
     net = net.to(device)

@@ -8,8 +8,9 @@ from agent.network import PRESETS, NetworkConfig, PolicyValueNet, preset
 
 
 @pytest.mark.parametrize("size", [5, 9, 19])
-def test_output_shapes_any_board_size(size):
-    net = PolicyValueNet(preset("tiny", board_size=size, in_planes=7))
+@pytest.mark.parametrize("head", ["conv", "fc"])
+def test_output_shapes_any_board_size(size, head):
+    net = PolicyValueNet(preset("tiny", board_size=size, in_planes=7, policy_head=head))
     logits, value = net(torch.randn(3, 7, size, size))
     assert logits.shape == (3, size * size + 1)
     assert value.shape == (3,)
@@ -29,6 +30,14 @@ def test_global_pool_blocks_are_placed_every_kth_block():
     cfg = preset("tiny", board_size=5, in_planes=3, global_pool_every=1)
     net = PolicyValueNet(cfg)
     assert sum(type(b.pool).__name__ == "GlobalPoolBias" for b in net.tower) == cfg.blocks
+
+
+def test_conv_policy_head_shares_weights_across_board_sizes():
+    small = PolicyValueNet(preset("tiny", board_size=9, in_planes=3))
+    big = PolicyValueNet(preset("tiny", board_size=13, in_planes=3))
+    value_head = ("value_fc1.weight",)  # the value head's fc layer still depends on the size
+    mismatched = [k for k, v in small.state_dict().items() if v.shape != big.state_dict()[k].shape]
+    assert tuple(mismatched) == value_head
 
 
 def test_wrong_input_shape_is_a_clear_error():
@@ -63,8 +72,8 @@ def test_tiny_net_overfits_a_handful_of_positions():
 
 
 def test_flops_count_matches_a_hand_count():
-    cfg = NetworkConfig(board_size=3, in_planes=2, blocks=1, channels=4, policy_channels=1,
-                        value_channels=1, value_hidden=5)
+    cfg = NetworkConfig(board_size=3, in_planes=2, blocks=1, channels=4, policy_head="fc",
+                        policy_channels=1, value_channels=1, value_hidden=5)
     net = PolicyValueNet(cfg)
     a = 9
     convs = 2 * a * (2 * 4 * 9 + 2 * 4 * 4 * 9 + 4 * 1 + 4 * 1)

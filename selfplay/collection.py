@@ -101,7 +101,10 @@ class ImportStats:
 def filtered_games(paths: Iterable[str | os.PathLike], flt: GameFilter,
                    stats: ImportStats) -> Iterator[tuple[np.ndarray, object]]:
     """(record codes, GameRecord) of every game of the collection that passes the filter."""
-    from envs.go.sgf import iter_games
+    try:
+        from envs.go.sgf import iter_games
+    except ImportError:
+        raise KomiError("SGF support (envs.go.sgf) is missing from this installation") from None
 
     games = iter_games([str(p) for p in paths])
     for record in games:

@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import inspect
 import os
+import signal
 
 _DESCRIPTION = """\
 Self-play training: W worker processes each search N games at once with the batched tree
@@ -84,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
           + f", {cfg.workers} worker(s) x {cfg.games_per_worker} games, {cfg.full_visits}/{cfg.fast_visits}"
           f" visits, evaluation {cfg.evaluation}, writing to {cfg.out}/"
           + (" (resuming)" if args.resume else ""), flush=True)
+    # A plain `kill` stops the run like Ctrl-C: buffer flushed, a last checkpoint written.
+    signal.signal(signal.SIGTERM, _interrupt)
     run_selfplay(cfg, init=args.init, resume=args.resume, progress=not args.no_progress,
                  ray_address=ray_address)
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

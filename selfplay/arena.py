@@ -3,7 +3,8 @@
 All games of a match are searched at once: per round, every game where A is to move is searched
 by A's BatchedSearch (one call), then every game where B is to move by B's. A plays Black in the
 even games and White in the odd ones; the first `eval_temperature_moves` moves are sampled with
-temperature 1 so the games differ, then each side plays its most-visited move. No noise.
+temperature 1 so the games differ, then each side plays its most-visited move. No noise. As in
+self-play, neither side passes before cfg.first_pass_move while another move is legal.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def play_match(evaluator_a, evaluator_b, cfg: "SelfPlayConfig", num_games: int, 
                search_factory: Callable | None = None) -> list[float]:
     """Points A scored in each game (1 win, 0.5 draw, 0 loss); games resign at cfg.resign_threshold."""
     from envs.go import BLACK, WHITE, Board
-    from selfplay.generate import default_search_factory
+    from selfplay.generate import default_search_factory, move_instead_of_pass
 
     factory = search_factory or default_search_factory
     mcfg = match_config(cfg)
@@ -36,6 +37,7 @@ def play_match(evaluator_a, evaluator_b, cfg: "SelfPlayConfig", num_games: int, 
         for search in searches:
             search.reset(i, board)
     active = set(range(num_games))
+    pass_move = cfg.board_size ** 2
     while active:
         for side, search in enumerate(searches):
             ids = sorted(i for i in active if (boards[i].to_play == a_color[i]) == (side == 0))
@@ -48,6 +50,8 @@ def play_match(evaluator_a, evaluator_b, cfg: "SelfPlayConfig", num_games: int, 
                     active.discard(i)
                     continue
                 move = int(search.choose_move(i, result, board.move_number))
+                if move == pass_move and board.move_number < cfg.first_pass_move:
+                    move = move_instead_of_pass(board, result)
                 board.play(move)
                 if board.is_over():
                     active.discard(i)

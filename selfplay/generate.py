@@ -41,6 +41,18 @@ def default_search_factory(evaluator, cfg: "SelfPlayConfig", num_games: int, see
                          search_config(cfg, seed), num_games)
 
 
+def move_instead_of_pass(board, result) -> int:
+    """The most visited (then highest prior) legal move other than pass; pass if there is none."""
+    pass_move = board.size * board.size
+    legal = np.asarray(board.legal_moves(), np.int64)
+    legal = legal[legal != pass_move]
+    if len(legal) == 0:
+        return pass_move
+    visits = np.asarray(result.visits, np.float64)[legal]
+    prior = np.asarray(result.prior, np.float64)[legal]
+    return int(legal[np.lexsort((prior, visits))[-1]])
+
+
 @dataclass
 class _Slot:
     """A game in progress."""
@@ -70,6 +82,7 @@ class GameGenerator:
         self.rng = np.random.default_rng(seed)
         self.search = (search_factory or default_search_factory)(evaluator, cfg, num_games, seed)
         self.moves_played = 0
+        self.pass_move = cfg.board_size ** 2
         self.slots = [self._start(i) for i in range(num_games)]
 
     def _start(self, i: int) -> _Slot:
@@ -95,6 +108,8 @@ class GameGenerator:
                 if slot.would_resign == 0:
                     slot.would_resign = color
             move = int(self.search.choose_move(i, result, board.move_number))
+            if move == self.pass_move and board.move_number < self.cfg.first_pass_move:
+                move = move_instead_of_pass(board, result)
             visits = np.asarray(result.visits, np.float64)
             total = visits.sum()
             full = bool(result.is_full_search) and total > 0

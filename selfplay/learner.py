@@ -207,7 +207,14 @@ class Learner:
         return result
 
     def checkpoint_and_evaluate(self) -> None:
-        name = self.save_checkpoint()
+        try:
+            name = self.save_checkpoint()
+        except OSError as err:  # e.g. a full disk: the previous checkpoint is intact
+            for tmp in self.out.glob("step-*.tmp*"):
+                tmp.unlink(missing_ok=True)
+            self._say(f"cannot write checkpoint {self._name(self.step)} ({err.strerror or err}); "
+                      "training on, will retry at the next one")
+            return
         if self.cfg.evaluation == "elo" or self.cfg.evaluation == "none":
             write_player(self.out, name)
             if self.cfg.evaluation == "none":

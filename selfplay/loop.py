@@ -53,6 +53,8 @@ class SelfPlayConfig:
     """Move-choice temperature for the opening moves."""
     temperature_moves: int | None = None
     """Moves played with temperature before argmax (None = N * N // 8)."""
+    no_pass_before: int | None = None
+    """No pass before this move while another move is legal (None = N*N // 2; keeps early nets playing)."""
     games_per_worker: int = 16
     """Games each worker searches at once (one network call per round over all of them)."""
     workers: int = 1
@@ -139,6 +141,11 @@ class SelfPlayConfig:
     def move_cap(self) -> int:
         """The move cap per game."""
         return self.max_moves if self.max_moves is not None else 3 * self.board_size ** 2
+
+    @property
+    def first_pass_move(self) -> int:
+        """The first move number at which self-play may pass."""
+        return self.no_pass_before if self.no_pass_before is not None else self.board_size ** 2 // 2
 
     @property
     def opening_moves(self) -> int:

@@ -66,6 +66,8 @@ def test_tiny_run_writes_checkpoints_replay_and_sgf(tmp_path):
             board.play(int(code) >> 2)
         if not window.resigned[g]:
             assert board.winner() == window.winner[g]
+        moves = window.codes[window.offsets[g]:window.offsets[g + 1]] >> 2
+        assert 25 not in moves[:cfg.first_pass_move].tolist()  # no early pass (other moves are legal)
     state = json.loads((out / "selfplay_state.json").read_text())
     assert len(state["evaluations"]) == 1 and state["evaluations"][0]["games"] == 4
     assert json.loads((out / "player.json").read_text())["checkpoint"] == "step-00000008"
@@ -218,3 +220,25 @@ def test_ray_actors_feed_the_learner(tmp_path):
             ray.shutdown()
     assert summary["step"] == 4 and summary["games"] >= 4
     assert latest_checkpoint(tmp_path / "run").name == "step-00000004"
+
+
+def test_a_full_disk_at_a_checkpoint_is_reported_and_training_goes_on(tmp_path, monkeypatch):
+    import selfplay.learner as learner_module
+
+    cfg = tiny_config(tmp_path, evaluation="none")
+    original = Learner.save_checkpoint
+    calls = []
+
+    def disk_full_once(self, init=None):
+        calls.append(self.step)
+        if self.step == 4:
+            raise OSError(28, "No space left on device")
+        return original(self, init)
+
+    monkeypatch.setattr(learner_module.Learner, "save_checkpoint", disk_full_once)
+    messages = []
+    monkeypatch.setattr(Learner, "_say", lambda self, text: messages.append(text))
+    assert run_selfplay(cfg, progress=False, search_factory=SEARCH)["step"] == 8
+    out = tmp_path / "run"
+    assert not (out / "step-00000004.json").exists() and latest_checkpoint(out).name == "step-00000008"
+    assert any("No space left" in m for m in messages)

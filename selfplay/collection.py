@@ -106,6 +106,10 @@ def filtered_games(paths: Iterable[str | os.PathLike], flt: GameFilter,
     except ImportError:
         raise KomiError("SGF support (envs.go.sgf) is missing from this installation") from None
 
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise KomiError(f"no such file or directory: {', '.join(missing)}")
     games = iter_games([str(p) for p in paths])
     for record in games:
         stats.games_read += 1

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from agent.checkpoint import (CheckpointError, checkpoint_name, latest_checkpoint, load_training_state,
                               load_weights, network_metadata, read_metadata, save_checkpoint)
-from agent.network import PolicyValueNet, autocast_for, preset
+from agent.network import PRESETS, PolicyValueNet, autocast_for, preset
 from komi.errors import KomiError
 from selfplay.collection import GameFilter, build_shards
 from selfplay.shards import GameTable, PositionSampler, load_shards
@@ -91,6 +91,12 @@ class PretrainConfig:
             raise KomiError(f"validation fraction must be in (0, 1), got {self.val_fraction}")
         if self.batch_size < 1:
             raise KomiError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.preset not in PRESETS:
+            raise KomiError(f"unknown network preset {self.preset!r}; choose from {', '.join(PRESETS)}")
+        from envs.go.features import FEATURE_SETS
+
+        if self.feature_set not in FEATURE_SETS:
+            raise KomiError(f"unknown feature set {self.feature_set!r}; choose from {', '.join(FEATURE_SETS)}")
 
 
 def learning_rate(cfg: PretrainConfig, step: int, progress: float) -> float:

@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Self-play measurements: learning on 7x7 from scratch within a CPU budget, and 9x9 games/hour.
+
+    python benchmarks/selfplay.py learn [--cpu-minutes 20] [--out /tmp/komi-7x7]
+    python benchmarks/selfplay.py speed [--minutes 5]
+
+learn: `komi selfplay` on 7x7 from scratch, in one process (games and training alternate, one
+torch thread) until the process has used --cpu-minutes of CPU time; then the final network
+(a) with 1 visit against a uniformly random player (legal non-pass moves) and (b) with 64
+visits against the initial network with 64 visits. Targets: (a) >= 98%, (b) >= 90%.
+speed: the default 9x9 self-play settings (cpu preset, random weights, one process) for
+--minutes; games/hour and moves/s.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def learn_config(out: str, **overrides):
+    from selfplay.loop import SelfPlayConfig
+
+    fields = dict(board_size=7, komi=7.0, preset="cpu", full_visits=64, fast_visits=16,
+                  full_search_prob=0.5, games_per_worker=32, workers=0, batch_size=128,
+                  min_positions=512, replay_ratio=8.0, window_games=2000, checkpoint_every=200,
+                  evaluation="none", eval_every=200, sgf_every=0, out=out, log_dir=f"{out}/tb",
+                  threads=1, seed=1)
+    fields.update(overrides)
+    return SelfPlayConfig(**fields)
+
+
+def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int) -> float:
+    """Score of the network (search with `visits`) against a uniformly random player."""
+    from envs.go import BLACK, WHITE, Board
+    from selfplay.arena import match_config
+    from selfplay.generate import default_search_factory, move_instead_of_pass
+
+    mcfg = dataclasses.replace(match_config(dataclasses.replace(cfg, eval_visits=visits)),
+                               temperature_moves=0)
+    search = default_search_factory(evaluator, mcfg, games, seed)
+    rng = np.random.default_rng(seed)
+    boards = [Board(cfg.board_size, cfg.komi, max_moves=cfg.move_cap) for _ in range(games)]
+    net_color = [BLACK if g % 2 == 0 else WHITE for g in range(games)]
+    for g, b in enumerate(boards):
+        search.reset(g, b)
+    active = set(range(games))
+    pass_move = cfg.board_size ** 2
+    while active:
+        ids = sorted(g for g in active if boards[g].to_play == net_color[g])
+        moves = {}
+        if ids:
+            for g, r in zip(ids, search.run(ids)):
+                m = int(search.choose_move(g, r, boards[g].move_number))
+                moves[g] = move_instead_of_pass(boards[g], r) if m == pass_move and \
+                    boards[g].move_number < cfg.first_pass_move else m
+        for g in sorted(active - set(ids)):
+            legal = np.asarray(boards[g].legal_moves())
+            non_pass = legal[legal != pass_move]
+            moves[g] = int(rng.choice(non_pass)) if len(non_pass) else pass_move
+        for g, m in moves.items():
+            boards[g].play(m)
+            if boards[g].is_over():
+                active.discard(g)
+            else:
+                search.play(g, m)
+    wins = [0.5 if b.winner() == 0 else float(b.winner() == c) for b, c in zip(boards, net_color)]
+    return float(np.mean(wins))
+
+
+def learn(args) -> None:
+    import torch
+
+    from agent.checkpoint import load_network
+    from agent.evaluator import TorchEvaluator
+    from selfplay.learner import Learner
+    from selfplay.arena import play_match
+    from selfplay.workers import InProcessSource
+
+    torch.set_num_threads(1)
+    cfg = learn_config(args.out)
+    budget = args.cpu_minutes * 60
+
+    class CpuBudgetLearner(Learner):
+        def done(self, started: float) -> bool:
+            return time.process_time() - cpu0 >= budget
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    learner = CpuBudgetLearner(cfg, Path(cfg.out), resume=args.resume, progress=not args.no_progress)
+    summary = learner.run(InProcessSource(cfg, Path(cfg.out)))
+    cpu = time.process_time() - cpu0
+    print(f"trained: {summary['games']} games, {summary['step']} steps, {cpu / 60:.1f} CPU-min "
+          f"({(time.monotonic() - wall0) / 60:.1f} wall-min on a shared machine)")
+    final, _ = load_network(summary["checkpoint"], cfg.board_size, cfg.feature_set)
+    initial, _ = load_network(Path(cfg.out) / "step-00000000", cfg.board_size, cfg.feature_set)
+    final_ev, initial_ev = TorchEvaluator(final), TorchEvaluator(initial)
+    vs_random = play_vs_random(final_ev, cfg, args.games, visits=1, seed=11)
+    print(f"(a) final net, 1 visit vs uniform random: {vs_random:.1%} over {args.games} games (target >= 98%)")
+    init_random = play_vs_random(initial_ev, cfg, args.games, visits=1, seed=11)
+    print(f"    initial net, 1 visit vs uniform random: {init_random:.1%} (reference)")
+    mcfg = dataclasses.replace(cfg, eval_visits=64, resign_threshold=-1.0)
+    scores = play_match(final_ev, initial_ev, mcfg, args.games, seed=12)
+    print(f"(b) final net vs initial net, 64 visits each: {np.mean(scores):.1%} over {args.games} games "
+          "(target >= 90%)")
+
+
+def speed(args) -> None:
+    import torch
+
+    from agent.evaluator import TorchEvaluator
+    from selfplay.generate import GameGenerator
+    from selfplay.loop import SelfPlayConfig, initial_network
+
+    torch.set_num_threads(1)
+    cfg = SelfPlayConfig()
+    generator = GameGenerator(TorchEvaluator(initial_network(cfg, None).eval()), cfg, cfg.games_per_worker)
+    start, cpu0, games, lengths = time.monotonic(), time.process_time(), 0, []
+    while time.monotonic() - start < args.minutes * 60:
+        for g in generator.step():
+            games += 1
+            lengths.append(g.num_moves)
+    wall, cpu = time.monotonic() - start, time.process_time() - cpu0
+    print(f"9x9 defaults ({cfg.preset} preset, random weights, {cfg.full_visits}/{cfg.fast_visits} visits, "
+          f"p_full {cfg.full_search_prob}, {cfg.games_per_worker} games at once, 1 process, 1 thread): "
+          f"{generator.moves_played / wall:.1f} moves/s, {games} games in {wall / 60:.1f} min "
+          f"(mean {np.mean(lengths) if lengths else float('nan'):.0f} moves) = {games * 3600 / wall:.0f} "
+          f"games/hour wall, {games * 3600 / cpu:.0f} games per CPU-hour")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("learn")
+    p.add_argument("--cpu-minutes", type=float, default=20.0)
+    p.add_argument("--games", type=int, default=100, help="games per evaluation")
+    p.add_argument("--out", default="/tmp/komi-selfplay-7x7")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("speed")
+    p.add_argument("--minutes", type=float, default=5.0)
+    args = parser.parse_args()
+    learn(args) if args.what == "learn" else speed(args)
+
+
+if __name__ == "__main__":
+    main()

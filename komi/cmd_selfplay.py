@@ -81,10 +81,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = SelfPlayConfig(**fields)
     ray_address = "local" if args.ray_local else args.ray_address
     print(f"self-play on {cfg.board_size}x{cfg.board_size}: "
-          + (f"from {args.init}" if args.init else f"preset {cfg.preset} from scratch")
+          + ("resuming" if args.resume else f"from {args.init}" if args.init
+             else f"preset {cfg.preset} from scratch")
           + f", {cfg.workers} worker(s) x {cfg.games_per_worker} games, {cfg.full_visits}/{cfg.fast_visits}"
-          f" visits, evaluation {cfg.evaluation}, writing to {cfg.out}/"
-          + (" (resuming)" if args.resume else ""), flush=True)
+          f" visits, evaluation {cfg.evaluation}, writing to {cfg.out}/", flush=True)
     # A plain `kill` stops the run like Ctrl-C: buffer flushed, a last checkpoint written.
     signal.signal(signal.SIGTERM, _interrupt)
     run_selfplay(cfg, init=args.init, resume=args.resume, progress=not args.no_progress,

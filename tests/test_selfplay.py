@@ -242,3 +242,15 @@ def test_a_full_disk_at_a_checkpoint_is_reported_and_training_goes_on(tmp_path, 
     out = tmp_path / "run"
     assert not (out / "step-00000004.json").exists() and latest_checkpoint(out).name == "step-00000008"
     assert any("No space left" in m for m in messages)
+
+
+@pytest.mark.parametrize("threshold, best", [(0.0, "step-00000008"), (1.1, "step-00000000")])
+def test_gating_switches_the_player_only_when_the_candidate_passes(tmp_path, threshold, best):
+    cfg = tiny_config(tmp_path, evaluation="gating", gate_threshold=threshold)
+    summary = run_selfplay(cfg, progress=False, search_factory=SEARCH)
+    out = tmp_path / "run"
+    assert summary["best"] == best
+    assert json.loads((out / "player.json").read_text())["checkpoint"] == best
+    evaluation = summary["evaluations"][0]
+    assert evaluation["opponent"] == "step-00000000" and evaluation["accepted"] == (threshold == 0.0)
+    assert latest_checkpoint(out).name == "step-00000008"

@@ -73,10 +73,13 @@ def worker_main(worker_id: int, cfg: SelfPlayConfig, out: str, conn, seed: int,
                 search_factory: Callable | None = None) -> None:
     """A self-play worker process: play with the current player and send finished games down
     its own pipe until the pipe breaks (the learner closed it or died)."""
+    import signal
+
     import torch
 
     from selfplay.generate import GameGenerator
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the learner stops us
     torch.set_num_threads(cfg.worker_threads)
     player = PlayerNetwork(cfg, Path(out), device=str(device_of(cfg.device)))
     generator = GameGenerator(player.evaluator, cfg, cfg.games_per_worker, seed=seed,

@@ -254,3 +254,41 @@ def test_gating_switches_the_player_only_when_the_candidate_passes(tmp_path, thr
     evaluation = summary["evaluations"][0]
     assert evaluation["opponent"] == "step-00000000" and evaluation["accepted"] == (threshold == 0.0)
     assert latest_checkpoint(out).name == "step-00000008"
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import warnings
+
+    cfg = tiny_config(tmp_path, steps=10_000, evaluation="none")
+    script = (
+        "import sys, torch; sys.path.insert(0, {tests!r}); torch.set_num_threads(1)\n"
+        "from test_selfplay import SEARCH, tiny_config\n"
+        "from pathlib import Path\n"
+        "from selfplay.loop import run_selfplay\n"
+        "run_selfplay(tiny_config(Path({tmp!r}), steps=10_000, evaluation='none'), progress=False,"
+        " search_factory=SEARCH)\n").format(tests=os.path.dirname(__file__), tmp=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL)
+    out = tmp_path / "run"
+    deadline = time.monotonic() + 120
+    try:
+        while not (out / "step-00000008.json").exists():
+            assert proc.poll() is None, "the run ended early"
+            assert time.monotonic() < deadline, "no checkpoint at step 8 within 2 minutes"
+            time.sleep(0.2)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    killed_at = latest_checkpoint(out)
+    step = int(killed_at.name.split("-")[1])
+    assert step >= 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no torn shard, no broken file
+        learner = Learner(cfg, out, resume=True, progress=False, search_factory=SEARCH)
+    assert learner.step == step
+    resumed = dataclasses.replace(cfg, steps=step + 4)
+    assert run_selfplay(resumed, resume=True, progress=False, search_factory=SEARCH)["step"] == step + 4

@@ -68,7 +68,6 @@ def run_komi(name: str, threads: int, steps: int) -> dict:
 
 def run_sb3(name: str, threads: int, steps: int) -> dict:
     import gymnasium as gym
-    import numpy as np
     import torch
     import torch.nn as nn
     from stable_baselines3 import DQN

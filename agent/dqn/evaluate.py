@@ -1,7 +1,6 @@
 """Loading a DQN checkpoint and running it: evaluation episodes, recorded play, learning curves."""
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 from pathlib import Path
@@ -95,11 +94,22 @@ def write_gif(frames: list[np.ndarray], path: str | os.PathLike, fps: int = 30) 
 
     if not frames:
         raise CheckpointError("no frames to record")
-    images = [Image.fromarray(f) for f in frames]
+    images = [Image.fromarray(_as_rgb8(f)) for f in frames]
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
                    duration=max(1, int(1000 / fps)), loop=0)
     _atomic_write(Path(path), buf.getvalue())
+
+
+def _as_rgb8(frame: np.ndarray) -> np.ndarray:
+    """uint8 RGB, floats in [0, 1] scaled; tiny frames (MinAtar's 10×10) enlarged to ≥ 160 px."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = (np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8)
+    scale = max(1, -(-160 // max(frame.shape[:2])))
+    if scale > 1:
+        frame = frame.repeat(scale, axis=0).repeat(scale, axis=1)
+    return np.ascontiguousarray(frame)
 
 
 def write_learning_curve(episodes: list[tuple[int, float, int]], path: str | os.PathLike,
@@ -135,7 +145,3 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def config_dict(cfg: DQNConfig) -> dict:
-    return dataclasses.asdict(cfg)

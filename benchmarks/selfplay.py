@@ -2,6 +2,7 @@
 """Self-play measurements: learning on 7x7 from scratch within a CPU budget, and 9x9 games/hour.
 
     python benchmarks/selfplay.py learn [--cpu-minutes 20] [--out /tmp/komi-7x7]
+    python benchmarks/selfplay.py evaluate [--out /tmp/komi-7x7]     (only the evaluation)
     python benchmarks/selfplay.py speed [--minutes 5]
 
 learn: `komi selfplay` on 7x7 from scratch, in one process (games and training alternate, one
@@ -26,8 +27,8 @@ def learn_config(out: str, **overrides):
 
     fields = dict(board_size=7, komi=7.0, preset="cpu", full_visits=64, fast_visits=16,
                   full_search_prob=0.5, games_per_worker=32, workers=0, batch_size=128,
-                  min_positions=512, replay_ratio=8.0, window_games=2000, checkpoint_every=200,
-                  evaluation="none", eval_every=200, sgf_every=0, out=out, log_dir=f"{out}/tb",
+                  min_positions=512, replay_ratio=8.0, window_games=2000, checkpoint_every=100,
+                  evaluation="none", eval_every=100, sgf_every=0, out=out, log_dir=f"{out}/tb",
                   threads=1, seed=1)
     fields.update(overrides)
     return SelfPlayConfig(**fields)
@@ -74,10 +75,7 @@ def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int) -> float:
 def learn(args) -> None:
     import torch
 
-    from agent.checkpoint import load_network
-    from agent.evaluator import TorchEvaluator
     from selfplay.learner import Learner
-    from selfplay.arena import play_match
     from selfplay.workers import InProcessSource
 
     torch.set_num_threads(1)
@@ -93,18 +91,33 @@ def learn(args) -> None:
     summary = learner.run(InProcessSource(cfg, Path(cfg.out)))
     cpu = time.process_time() - cpu0
     print(f"trained: {summary['games']} games, {summary['step']} steps, {cpu / 60:.1f} CPU-min "
-          f"({(time.monotonic() - wall0) / 60:.1f} wall-min on a shared machine)")
-    final, _ = load_network(summary["checkpoint"], cfg.board_size, cfg.feature_set)
+          f"({(time.monotonic() - wall0) / 60:.1f} wall-min on a shared machine)", flush=True)
+    evaluate(args)
+
+
+def evaluate(args) -> None:
+    """(a) and (b) for the latest checkpoint of a `learn` run in --out."""
+    import torch
+
+    from agent.checkpoint import latest_checkpoint, load_network
+    from agent.evaluator import TorchEvaluator
+    from selfplay.arena import play_match
+
+    torch.set_num_threads(1)
+    cfg = learn_config(args.out)
+    final, meta = load_network(latest_checkpoint(cfg.out), cfg.board_size, cfg.feature_set)
+    print(f"evaluating {latest_checkpoint(cfg.out).name} ({meta.get('games')} games of self-play)", flush=True)
     initial, _ = load_network(Path(cfg.out) / "step-00000000", cfg.board_size, cfg.feature_set)
     final_ev, initial_ev = TorchEvaluator(final), TorchEvaluator(initial)
     vs_random = play_vs_random(final_ev, cfg, args.games, visits=1, seed=11)
-    print(f"(a) final net, 1 visit vs uniform random: {vs_random:.1%} over {args.games} games (target >= 98%)")
+    print(f"(a) final net, 1 visit vs uniform random: {vs_random:.1%} over {args.games} games (target >= 98%)",
+          flush=True)
     init_random = play_vs_random(initial_ev, cfg, args.games, visits=1, seed=11)
-    print(f"    initial net, 1 visit vs uniform random: {init_random:.1%} (reference)")
+    print(f"    initial net, 1 visit vs uniform random: {init_random:.1%} (reference)", flush=True)
     mcfg = dataclasses.replace(cfg, eval_visits=64, resign_threshold=-1.0)
-    scores = play_match(final_ev, initial_ev, mcfg, args.games, seed=12)
-    print(f"(b) final net vs initial net, 64 visits each: {np.mean(scores):.1%} over {args.games} games "
-          "(target >= 90%)")
+    scores = play_match(final_ev, initial_ev, mcfg, args.match_games, seed=12)
+    print(f"(b) final net vs initial net, 64 visits each: {np.mean(scores):.1%} over {args.match_games} "
+          "games (target >= 90%)")
 
 
 def speed(args) -> None:
@@ -135,14 +148,16 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("learn")
     p.add_argument("--cpu-minutes", type=float, default=20.0)
-    p.add_argument("--games", type=int, default=100, help="games per evaluation")
-    p.add_argument("--out", default="/tmp/komi-selfplay-7x7")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+    for p in (p, sub.add_parser("evaluate")):
+        p.add_argument("--games", type=int, default=100, help="games against the random player")
+        p.add_argument("--match-games", type=int, default=40, help="games against the initial network")
+        p.add_argument("--out", default="/tmp/komi-selfplay-7x7")
     p = sub.add_parser("speed")
     p.add_argument("--minutes", type=float, default=5.0)
     args = parser.parse_args()
-    learn(args) if args.what == "learn" else speed(args)
+    {"learn": learn, "evaluate": evaluate, "speed": speed}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,11 @@ import numpy as np
 def learn_config(out: str, **overrides):
     from selfplay.loop import SelfPlayConfig
 
-    fields = dict(board_size=7, komi=7.0, preset="cpu", full_visits=64, fast_visits=16,
-                  full_search_prob=0.5, games_per_worker=32, workers=0, batch_size=128,
-                  min_positions=512, replay_ratio=8.0, window_games=2000, checkpoint_every=100,
-                  evaluation="none", eval_every=100, sgf_every=0, out=out, log_dir=f"{out}/tb",
-                  threads=1, seed=1)
+    fields = {"board_size": 7, "komi": 7.0, "preset": "cpu", "full_visits": 64, "fast_visits": 16,
+                  "full_search_prob": 0.5, "games_per_worker": 32, "workers": 0, "batch_size": 128,
+                  "min_positions": 512, "replay_ratio": 8.0, "window_games": 2000, "checkpoint_every": 100,
+                  "evaluation": "none", "eval_every": 100, "sgf_every": 0, "out": out, "log_dir": f"{out}/tb",
+                  "threads": 1, "seed": 1}
     fields.update(overrides)
     return SelfPlayConfig(**fields)
 
@@ -150,10 +150,10 @@ def main() -> None:
     p.add_argument("--cpu-minutes", type=float, default=20.0)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
-    for p in (p, sub.add_parser("evaluate")):
-        p.add_argument("--games", type=int, default=100, help="games against the random player")
-        p.add_argument("--match-games", type=int, default=40, help="games against the initial network")
-        p.add_argument("--out", default="/tmp/komi-selfplay-7x7")
+    for q in (p, sub.add_parser("evaluate")):
+        q.add_argument("--games", type=int, default=100, help="games against the random player")
+        q.add_argument("--match-games", type=int, default=40, help="games against the initial network")
+        q.add_argument("--out", default="/tmp/komi-selfplay-7x7")
     p = sub.add_parser("speed")
     p.add_argument("--minutes", type=float, default=5.0)
     args = parser.parse_args()

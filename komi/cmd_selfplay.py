@@ -5,6 +5,7 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import itertools
 import os
 import signal
 
@@ -29,7 +30,7 @@ def _field_docs() -> dict[str, str]:
     tree = ast.parse(inspect.getsource(SelfPlayConfig))
     body = tree.body[0].body
     docs = {}
-    for node, nxt in zip(body, body[1:]):
+    for node, nxt in itertools.pairwise(body):
         if (isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)
                 and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
             docs[node.target.id] = nxt.value.value.strip()

@@ -9,20 +9,21 @@ self-play, neither side passes before cfg.first_pass_move while another move is 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from selfplay.loop import SelfPlayConfig
 
 
-def match_config(cfg: "SelfPlayConfig") -> "SelfPlayConfig":
+def match_config(cfg: SelfPlayConfig) -> SelfPlayConfig:
     """The self-play config with evaluation settings: fixed visits, no noise, no playout cap."""
     return dataclasses.replace(cfg, full_visits=cfg.eval_visits, fast_visits=cfg.eval_visits,
                                full_search_prob=1.0, noise_fraction=0.0, temperature=1.0,
                                temperature_moves=cfg.eval_temperature_moves)
 
 
-def play_match(evaluator_a, evaluator_b, cfg: "SelfPlayConfig", num_games: int, seed: int = 0,
+def play_match(evaluator_a, evaluator_b, cfg: SelfPlayConfig, num_games: int, seed: int = 0,
                search_factory: Callable | None = None) -> list[float]:
     """Points A scored in each game (1 win, 0.5 draw, 0 loss); games resign at cfg.resign_threshold."""
     from envs.go import BLACK, WHITE, Board

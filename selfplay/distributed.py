@@ -9,8 +9,8 @@ that dies is reported and replaced. One actor per `worker_threads` CPUs (or per 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -11,8 +11,9 @@ resignation is off: they are played out and tell how often a resignation would h
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from selfplay.loop import SelfPlayConfig
 
 
-def search_config(cfg: "SelfPlayConfig", seed: int):
+def search_config(cfg: SelfPlayConfig, seed: int):
     """The agent.search.SearchConfig of self-play (noise, temperature, playout cap)."""
     from agent.search import SearchConfig
 
@@ -34,7 +35,7 @@ def search_config(cfg: "SelfPlayConfig", seed: int):
                         full_search_prob=cfg.full_search_prob, tree_reuse=True, seed=seed)
 
 
-def default_search_factory(evaluator, cfg: "SelfPlayConfig", num_games: int, seed: int):
+def default_search_factory(evaluator, cfg: SelfPlayConfig, num_games: int, seed: int):
     from agent.search import BatchedSearch
 
     return BatchedSearch(evaluator, cfg.board_size, cfg.komi, cfg.feature_set,
@@ -73,7 +74,7 @@ class GameGenerator:
     agent.search.BatchedSearch by default).
     """
 
-    def __init__(self, evaluator, cfg: "SelfPlayConfig", num_games: int, seed: int = 0,
+    def __init__(self, evaluator, cfg: SelfPlayConfig, num_games: int, seed: int = 0,
                  search_factory: Callable | None = None) -> None:
         from envs.go import Board
 

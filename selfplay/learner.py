@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -298,7 +299,7 @@ class Learner:
         print(f"self-play: {self.state['games']} games, step {self.step}, latest checkpoint "
               f"{self._name(self.last_saved)}; false-resign rate "
               + (f"{rate:.1%} ({self.state['resign']['false']}/{self.state['resign']['would_resign']})"
-                 if rate == rate else "n/a (no resign-disabled game would have resigned)"))
+                 if not math.isnan(rate) else "n/a (no resign-disabled game would have resigned)"))
         return summary
 
     def _close(self, source, bar) -> None:

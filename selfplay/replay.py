@@ -98,7 +98,7 @@ class ReplayWindow:
         return len(self.policy_ptr) - 1
 
     @classmethod
-    def from_games(cls, games: list[FinishedGame]) -> "ReplayWindow":
+    def from_games(cls, games: list[FinishedGame]) -> ReplayWindow:
         lengths = np.array([len(g.codes) for g in games], np.int64)
         rows = [p for g in games for p in g.policy]
         row_len = np.array([len(m) for m, _ in rows], np.int64)
@@ -120,7 +120,7 @@ class ReplayWindow:
             resigned=np.array([g.resigned for g in games], np.int8))
 
     @classmethod
-    def concatenate(cls, parts: list["ReplayWindow"]) -> "ReplayWindow":
+    def concatenate(cls, parts: list[ReplayWindow]) -> ReplayWindow:
         if not parts:
             return cls.from_games([])
         code_starts = np.cumsum([0] + [len(p.codes) for p in parts[:-1]])
@@ -136,7 +136,7 @@ class ReplayWindow:
             winner=np.concatenate([p.winner for p in parts]),
             resigned=np.concatenate([p.resigned for p in parts]))
 
-    def last_games(self, k: int) -> "ReplayWindow":
+    def last_games(self, k: int) -> ReplayWindow:
         """The window restricted to its last k games."""
         g0 = max(0, self.num_games - k)
         if g0 == 0:

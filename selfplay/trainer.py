@@ -36,7 +36,7 @@ def policy_value_loss(logits: torch.Tensor, value: torch.Tensor, target_policy: 
 class Trainer:
     """Owns the network being trained, its optimizer and the feature buffer."""
 
-    def __init__(self, net: torch.nn.Module, cfg: "SelfPlayConfig", device: torch.device) -> None:
+    def __init__(self, net: torch.nn.Module, cfg: SelfPlayConfig, device: torch.device) -> None:
         from envs.go import features
 
         self.net, self.cfg, self.device = net, cfg, device

@@ -6,11 +6,11 @@ Every source plays with the checkpoint named in out/player.json and switches whe
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
+from collections.abc import Callable
 from multiprocessing import connection as mp_connection
 from multiprocessing.connection import Connection
-import time
 from pathlib import Path
-from typing import Callable
 
 from selfplay.loop import SelfPlayConfig, device_of, read_player
 from selfplay.replay import FinishedGame

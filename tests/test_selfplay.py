@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from agent.checkpoint import CheckpointError, latest_checkpoint, load_network, network_metadata, save_checkpoint
+from agent.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    load_network,
+    network_metadata,
+    save_checkpoint,
+)
 from komi.cli import main as komi_main
 from komi.errors import KomiError
 from selfplay.learner import Learner
@@ -33,11 +39,11 @@ def one_torch_thread():
 
 
 def tiny_config(tmp_path, **overrides) -> SelfPlayConfig:
-    fields = dict(board_size=5, preset="tiny", full_visits=8, fast_visits=2, full_search_prob=0.5,
-                  leaves_per_tree=2, games_per_worker=8, workers=0, batch_size=32, min_positions=32,
-                  replay_ratio=2.0, checkpoint_every=4, eval_every=8, eval_games=4, eval_visits=4,
-                  games_per_shard=4, steps=8, sgf_every=3, out=str(tmp_path / "run"),
-                  log_dir=str(tmp_path / "tb"), resign_threshold=-0.98, seed=3)
+    fields = {"board_size": 5, "preset": "tiny", "full_visits": 8, "fast_visits": 2, "full_search_prob": 0.5,
+                  "leaves_per_tree": 2, "games_per_worker": 8, "workers": 0, "batch_size": 32, "min_positions": 32,
+                  "replay_ratio": 2.0, "checkpoint_every": 4, "eval_every": 8, "eval_games": 4, "eval_visits": 4,
+                  "games_per_shard": 4, "steps": 8, "sgf_every": 3, "out": str(tmp_path / "run"),
+                  "log_dir": str(tmp_path / "tb"), "resign_threshold": -0.98, "seed": 3}
     fields.update(overrides)
     return SelfPlayConfig(**fields)
 
@@ -266,12 +272,12 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
     cfg = tiny_config(tmp_path, steps=10_000, evaluation="none")
     script = (
-        "import sys, torch; sys.path.insert(0, {tests!r}); torch.set_num_threads(1)\n"
+        f"import sys, torch; sys.path.insert(0, {os.path.dirname(__file__)!r}); torch.set_num_threads(1)\n"
         "from test_selfplay import SEARCH, tiny_config\n"
         "from pathlib import Path\n"
         "from selfplay.loop import run_selfplay\n"
-        "run_selfplay(tiny_config(Path({tmp!r}), steps=10_000, evaluation='none'), progress=False,"
-        " search_factory=SEARCH)\n").format(tests=os.path.dirname(__file__), tmp=str(tmp_path))
+        f"run_selfplay(tiny_config(Path({str(tmp_path)!r}), steps=10_000, evaluation='none'), progress=False,"
+        " search_factory=SEARCH)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL)
     out = tmp_path / "run"
     deadline = time.monotonic() + 120

@@ -14,13 +14,6 @@ from agent.gtp import GTPConfig, GTPEngine  # noqa: E402
 from agent.players import RandomPlayer  # noqa: E402
 from komi import __version__  # noqa: E402
 
-try:
-    import envs.go.sgf  # noqa: F401
-    HAVE_SGF = True
-except ImportError:
-    HAVE_SGF = False
-needs_sgf = pytest.mark.skipif(not HAVE_SGF, reason="envs.go.sgf not written yet")
-
 FRAME = re.compile(r"^([=?])(\d*)( [^\n]*)?\n([^\n]+\n)*\n$")
 
 
@@ -251,7 +244,6 @@ def test_reg_genmove_and_cleanup():
     assert ok and text != "pass" and len(e.game.moves) == 2
 
 
-@needs_sgf
 def test_sgf_commands(tmp_path):
     e = engine()
     for line in ["play b E5", "play w C3", "play b G7", "play w pass"]:

@@ -6,13 +6,6 @@ import pytest
 envs_go = pytest.importorskip("envs.go")
 pytestmark = pytest.mark.skipif(not hasattr(envs_go, "Board"), reason="envs.go.Board not built yet")
 
-try:
-    import envs.go.sgf  # noqa: F401
-    HAVE_SGF = True
-except ImportError:
-    HAVE_SGF = False
-needs_sgf = pytest.mark.skipif(not HAVE_SGF, reason="envs.go.sgf not written yet")
-
 
 def session(tmp_path, human=1, size=5, handicap=0, agent=None):
     from agent.players import RandomPlayer
@@ -59,7 +52,6 @@ def test_session_moves_typos_illegal_and_undo(tmp_path):
     assert not s.finished
 
 
-@needs_sgf
 def test_session_save_load_resign_and_end(tmp_path):
     s = session(tmp_path)
     s.start()
@@ -79,7 +71,6 @@ def test_session_save_load_resign_and_end(tmp_path):
     assert "The game is over" in t.handle("d4")
 
 
-@needs_sgf
 def test_session_two_passes_end_with_score(tmp_path):
     from agent.players import Player
 
@@ -120,7 +111,6 @@ def spawn(args, tmp_path):
     return pexpect, child
 
 
-@needs_sgf
 def test_scripted_terminal_game(tmp_path):
     pexpect, child = spawn(["--size", "5", "--seed", "1", "--plain", "--save", "end.sgf"], tmp_path)
     child.expect("You play Black")
@@ -147,7 +137,6 @@ def test_scripted_terminal_game(tmp_path):
     assert (tmp_path / "end.sgf").read_text().startswith("(;")
 
 
-@needs_sgf
 def test_ctrl_c_offers_to_save_and_unicode_on_a_tty(tmp_path):
     pexpect, child = spawn(["--size", "5", "--seed", "1", "--save", "ctrlc.sgf"], tmp_path)
     child.expect_exact("Black to play> ")

@@ -11,13 +11,6 @@ envs_go = pytest.importorskip("envs.go")
 needs_board = pytest.mark.skipif(not hasattr(envs_go, "Board"), reason="envs.go.Board not built yet")
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
 
-try:
-    import envs.go.sgf  # noqa: F401
-    HAVE_SGF = True
-except ImportError:
-    HAVE_SGF = False
-needs_sgf = pytest.mark.skipif(not HAVE_SGF, reason="envs.go.sgf not written yet")
-
 
 def test_schedule_round_robin_alternates_colours():
     tasks = schedule(["a", "b", "c"], TournamentConfig(games_per_pair=4))
@@ -39,7 +32,6 @@ def test_schedule_gauntlet_and_errors():
         schedule(["a", "b"], TournamentConfig(gauntlet="z"))
 
 
-@needs_sgf
 @needs_board
 def test_random_vs_random_in_parallel_resumes_without_replaying(tmp_path):
     from selfplay.tournament import run_tournament, summarize
@@ -70,7 +62,6 @@ def test_random_vs_random_in_parallel_resumes_without_replaying(tmp_path):
         run_tournament(specs, TournamentConfig(size=7), tmp_path, progress=False)
 
 
-@needs_sgf
 @needs_board
 @pytest.mark.parametrize("mode,reason", [("hang", "timeout"), ("crash", "crashed"),
                                          ("illegal", "illegal move")])
@@ -88,7 +79,6 @@ def test_broken_engine_loses_and_the_tournament_goes_on(tmp_path, mode, reason):
         assert reason in g["reason"] and mode in g["reason"]
 
 
-@needs_sgf
 @needs_board
 def test_mini_tournament_with_tiny_checkpoints_cli(tmp_path, capsys):
     from helpers_play import tiny_checkpoint
@@ -125,7 +115,6 @@ def test_cli_rejects_bad_players(tmp_path):
     assert main(["tournament", "random", "r2=random", "--anchor", "nobody", "--out", str(tmp_path)]) == 2
 
 
-@needs_sgf
 @needs_board
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go not installed (apt-get install gnugo)")
 def test_short_game_against_gnugo(tmp_path, capsys):

@@ -136,7 +136,8 @@ class Learner:
         moves = [(-1 if c & 2 else 1, int(c >> 2)) for c in codes]
         player = f"komi {read_player(self.out)}"
         record = GameRecord(size=game.size, komi=game.komi, moves=moves, result=game.info.get("result", ""),
-                            black_name=player, white_name=player, source="komi selfplay")
+                            winner=game.winner, rules="Chinese", black_name=player, white_name=player,
+                            source="komi selfplay")
         path = self.out / "sgf" / f"game-{self.state['games']:07d}.sgf"
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

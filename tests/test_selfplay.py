@@ -77,11 +77,14 @@ def test_tiny_run_writes_checkpoints_replay_and_sgf(tmp_path):
     state = json.loads((out / "selfplay_state.json").read_text())
     assert len(state["evaluations"]) == 1 and state["evaluations"][0]["games"] == 4
     assert json.loads((out / "player.json").read_text())["checkpoint"] == "step-00000008"
-    sgf_module = pytest.importorskip("envs.go.sgf")
+    from envs.go.sgf import parse_sgf
     sgfs = sorted((out / "sgf").glob("*.sgf"))
-    assert sgfs
-    record = sgf_module.parse_sgf(sgfs[0].read_text())[0]
-    assert record.size == 5 and len(record.moves) >= 1
+    assert sgfs[0].name == "game-0000003.sgf"  # every 3rd game
+    record = parse_sgf(sgfs[0].read_text())[0]
+    codes = window.codes[window.offsets[2]:window.offsets[3]].astype(int)
+    assert record.size == 5 and record.komi == cfg.komi
+    assert record.moves == [(-1 if c & 2 else 1, c >> 2) for c in codes]
+    assert record.winner == window.winner[2]
 
 
 def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):

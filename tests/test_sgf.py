@@ -207,3 +207,42 @@ def test_oversized_input_is_refused(tmp_path):
         f.truncate(MAX_FILE_BYTES + 1)
     with pytest.raises(SGFError, match="big.sgf: .* larger than"):
         read_sgf(path)
+
+
+_VALID = b"(;GM[1]FF[4]CA[UTF-8]SZ[9]KM[7]HA[0]PB[a]RE[B+R]AB[cc]AW[gg];B[ee];W[dd](;B[];W[tt])(;B[ff]))"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_mutated_and_random_bytes_give_records_or_sgf_error(data):
+    """Fuzzing: any input is either read or refused with an SGFError, never another exception."""
+    if data.draw(st.booleans()):
+        raw = data.draw(st.binary(max_size=200))
+    else:
+        raw = bytearray(_VALID)
+        for _ in range(data.draw(st.integers(1, 6))):
+            i = data.draw(st.integers(0, len(raw) - 1))
+            op = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+            byte = data.draw(st.sampled_from(list(b"()[];\\:ABWZ \n\x00\xff") + [data.draw(st.integers(0, 255))]))
+            if op == "flip":
+                raw[i] = byte
+            elif op == "delete":
+                del raw[i]
+            else:
+                raw.insert(i, byte)
+        raw = bytes(raw)
+    try:
+        games = parse_sgf(raw, source="fuzz.sgf")
+    except SGFError as err:
+        assert str(err).startswith("fuzz.sgf")
+        return
+    for game in games:
+        assert 2 <= game.size <= 25
+        assert all(0 <= m <= game.size ** 2 for _, m in game.moves)
+        assert parse_sgf(write_sgf(game), source="fuzz.sgf") == [game]
+
+
+@pytest.mark.parametrize("charset", [b"no-such-charset", b"zlib", b"base64", b"rot13", b"nul\x00l"])
+def test_unknown_or_non_text_charset_falls_back(charset):
+    (rec,) = parse_sgf(b"(;CA[" + charset + b"]PB[caf\xe9])")
+    assert rec.black_name == "caf\u00e9"       # not UTF-8, not GB18030-decodable: Latin-1

@@ -88,7 +88,7 @@ class GameIterator(Iterator[GameRecord]):
         if missing:
             raise SGFError(f"no such file or directory: {', '.join(missing)}", "missing")
         self.check_legal = check_legal
-        self.board_options = board_options or {}
+        self.board_options = {"superko": "none"} if board_options is None else board_options
         self.stats = CollectionStats(max_warnings=max_warnings)
         self._games = self._all_games()
 
@@ -192,7 +192,9 @@ def iter_games(paths: Iterable[str | os.PathLike] | str | os.PathLike, check_leg
     """The games of SGF files, directories (recursively, *.sgf) and archives, as a stream.
 
     check_legal replays every game on an `envs.go.Board(**board_options)` and skips those with an
-    illegal move (about 20 us a move). Skips are counted in the returned iterator's `stats`.
+    illegal move. The default options check simple ko only (superko="none"): human games played
+    under Japanese rules may legally repeat a position. Skips are counted in the returned
+    iterator's `stats`.
     Raises SGFError at once if a path does not exist.
     """
     return GameIterator(paths, check_legal=check_legal, board_options=board_options,

@@ -13,6 +13,7 @@ GB18030, then Latin-1 (which never fails), because real collections mix all of t
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -110,6 +111,10 @@ _TOKEN = re.compile(rb"""\s*(?:
 )""", re.X | re.S)
 _VALUE = re.compile(rb"\[([^\\\]]*(?:\\.[^\\\]]*)*)\]", re.S)
 _NODE_START = re.compile(rb"\s*;")
+_MOVE_RUN = re.compile(rb"(?:\s*;\s*[BW]\s*\[[a-z]{0,2}\](?=\s*[;()]))+")
+_MOVE = re.compile(rb";\s*([BW])\s*\[([a-z]{0,2})\]")
+_RUN = ""
+"""Key of a pseudo-node standing for a run of plain move nodes: [(b"B" | b"W", point), ...]."""
 _ESCAPE = re.compile(rb"\\(\r\n|\n\r|\n|\r|.)", re.S)
 _SOFT_LINEBREAK = {b"\r\n", b"\n\r", b"\n", b"\r"}
 _TEXT_PROPS = ("PB", "PW", "BR", "WR", "RE", "RU", "DT")
@@ -151,6 +156,17 @@ def _main_lines(data: bytes, source: str) -> list[list[Node]]:
                 raise fail(len(data), f"file ends inside a game tree ({depth} unclosed '(')")
             pos = m.end()
             kind = m.lastindex
+            if kind == 3 and not main_done:
+                run = _MOVE_RUN.match(data, m.start(3))
+                if run is not None:     # fast path: a run of nodes that hold one move and nothing else
+                    moves = _MOVE.findall(data, run.start(), run.end())
+                    nodes.append((run.start(), {_RUN: moves}))
+                    node_props = None
+                    total_nodes += len(moves)
+                    if total_nodes > MAX_NODES:
+                        raise fail(m.start(3), f"more than {MAX_NODES} nodes in one file", "too many nodes")
+                    pos = run.end()
+                    continue
             if kind == 3:
                 total_nodes += 1
                 if total_nodes > MAX_NODES:
@@ -202,8 +218,10 @@ def _charset(raw: bytes | None) -> str | None:
     if not raw:
         return None
     try:
-        return codecs.lookup(raw.decode("ascii", "replace").strip()).name
-    except LookupError:
+        name = codecs.lookup(raw.decode("ascii", "replace").strip()).name
+        b"".decode(name)        # refuses bytes-to-bytes codecs such as "zlib" or "base64"
+        return name
+    except (LookupError, ValueError):   # unknown name, or one codecs cannot even look up
         return None
 
 
@@ -212,7 +230,7 @@ def _decode(raw: bytes, charset: str | None) -> str:
         if codec:
             try:
                 return raw.decode(codec)
-            except UnicodeDecodeError:
+            except (UnicodeError, LookupError):
                 pass
     return raw.decode("latin-1")
 
@@ -240,6 +258,16 @@ def _point(raw: bytes, size: int) -> int | None:
     if len(raw) == 2 and raw[0] - 97 < size and raw[1] - 97 < size and raw[0] >= 97 and raw[1] >= 97:
         return (raw[1] - 97) * size + (raw[0] - 97)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _point_table(size: int) -> dict[bytes, int]:
+    """Move index of every point value of a board, passes included."""
+    table = {bytes([97 + col, 97 + row]): row * size + col for row in range(size) for col in range(size)}
+    table[b""] = size * size
+    if size <= 19:
+        table[b"tt"] = size * size
+    return table
 
 
 def _point_list(values: list[bytes], size: int, where: str, name: str) -> list[int]:
@@ -282,7 +310,20 @@ def _record(data: bytes, nodes: list[Node], source: str) -> GameRecord:
                         black_rank=text["BR"], white_rank=text["WR"], date=text["DT"], source=source)
     setup: dict[int, int] = {}     # point -> colour, in placement order
     moves = record.moves
+    points = _point_table(size)
     for pos, props in nodes:
+        if _RUN in props:
+            run = props[_RUN]
+            try:
+                moves.extend([(1 if color == b"B" else -1, points[point]) for color, point in run])
+            except KeyError:
+                first_bad = next(i for i, (_, point) in enumerate(run) if point not in points)
+                color, point = run[first_bad]
+                offset = [m.start() for m in _MOVE.finditer(data, pos)][first_bad]
+                raise SGFError(f"{source}:{_position(data, offset)}: move {len(moves) + first_bad + 1} "
+                               f"{color.decode()}[{point.decode()}] is not a point of a {size}x{size} board",
+                               "bad move") from None
+            continue
         if "AB" in props or "AW" in props or "AE" in props:
             if moves:
                 raise SGFError(f"{source}:{_position(data, pos)}: setup stones (AB/AW/AE) after move "

@@ -137,3 +137,11 @@ def test_warnings_are_capped(tmp_path, caplog):
 def test_missing_path_is_an_error_at_once(tmp_path):
     with pytest.raises(SGFError, match="no such file or directory: .*nope"):
         iter_games([tmp_path / "nope"])
+
+
+def test_legality_check_uses_the_board_options(tmp_path):
+    (tmp_path / "suicide.sgf").write_bytes(b"(;SZ[5];B[ba];W[ee];B[ab];W[aa])")
+    games = iter_games(tmp_path, check_legal=True)
+    assert list(games) == [] and games.stats.by_reason == {"illegal move": 1}
+    games = iter_games(tmp_path, check_legal=True, board_options={"allow_suicide": True, "superko": "none"})
+    assert len(list(games)) == 1

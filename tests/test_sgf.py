@@ -41,6 +41,16 @@ def test_tt_is_a_point_above_19x19():
     assert rec.moves == [(BLACK, 19 * 21 + 19)]
 
 
+def test_handicap_without_setup_stones_uses_the_fixed_placement():
+    (rec,) = parse_sgf("(;SZ[9]HA[2];W[ee])")
+    assert sorted(rec.setup_black) == sorted(int(p) for p in Board(size=9).place_handicap(2))
+    assert parse_sgf(write_sgf(rec)) == [rec]
+    (rec,) = parse_sgf("(;SZ[9]HA[2];B[ee])")       # Black moves first: free placement by moves
+    assert rec.setup_black == []
+    with pytest.raises(SGFError, match="HA.20. without AB"):
+        parse_sgf("(;SZ[9]HA[20];W[ee])")
+
+
 def test_defaults_when_properties_are_missing():
     (rec,) = parse_sgf("(;;B[dd])")
     assert (rec.size, rec.komi, rec.handicap, rec.result, rec.winner) == (19, 0.0, 0, "", None)
@@ -97,7 +107,8 @@ def records(draw) -> GameRecord:
     moves = draw(st.lists(st.tuples(st.sampled_from([BLACK, WHITE]), st.integers(0, size * size)),
                           max_size=40))
     return GameRecord(size=size, komi=draw(st.sampled_from([0.0, 0.5, 5.5, 6.5, 7.5, -3.0, 375.0])),
-                      handicap=draw(st.integers(0, 9)), setup_black=points[:split],
+                      # HA >= 2 with no setup stones and White first means the fixed placement
+                      handicap=draw(st.integers(0, 9) if points else st.integers(0, 1)), setup_black=points[:split],
                       setup_white=points[split:], moves=moves,
                       result=draw(st.sampled_from(["", "B+R", "W+0.5", "0", "Void"])),
                       rules=draw(_text), black_name=draw(_text), white_name=draw(_text),

@@ -347,7 +347,20 @@ def _record(data: bytes, nodes: list[Node], source: str) -> GameRecord:
             raise SGFError(f"{source}:{_position(data, pos)}: a node holds both a B and a W move", "bad move")
     record.setup_black = [p for p, c in setup.items() if c == 1]
     record.setup_white = [p for p, c in setup.items() if c == -1]
+    if record.handicap >= 2 and not setup and moves and moves[0][0] == -1:
+        record.setup_black = _fixed_handicap(size, record.handicap, where)
     return record
+
+
+def _fixed_handicap(size: int, stones: int, where: str) -> list[int]:
+    """The fixed placement of HA stones, for files that give HA and let White start but have no AB."""
+    from envs.go import Board, GoError
+
+    try:
+        return [int(p) for p in Board(size=size).place_handicap(stones)]
+    except GoError as err:
+        raise SGFError(f"{where}: HA[{stones}] without AB stones and no fixed placement for it ({err})",
+                       "bad handicap") from None
 
 
 def parse_games(data: bytes | str, source: str = "<string>") -> list[GameRecord | SGFError]:

@@ -364,3 +364,17 @@ def test_komi_gtp_command_picks_newest_checkpoint_else_random(tmp_path):
     assert res.returncode == 0
     assert "step-00000012" in res.stderr and "network alone" in res.stderr
     assert re.fullmatch(rf"= \n\n= {VERTEX}\n\n\? unknown command\n\n= \n\n", res.stdout)
+
+
+def test_handicap_game_round_trips_through_printsgf_and_loadsgf(tmp_path):
+    e = engine()
+    for line in ["fixed_handicap 3", "play w E5", "genmove b", "play w pass"]:
+        assert ask(e, line)[0], line
+    path = tmp_path / "h.sgf"
+    assert ask(e, f"printsgf {path}") == (True, "")
+    e2 = engine(seed=9)
+    assert ask(e2, f"loadsgf {path}") == (True, "")
+    assert (e2.game.setup_black, e2.game.handicap, e2.game.moves) == (e.game.setup_black, 3, e.game.moves)
+    assert (e2.game.board.stones() == e.game.board.stones()).all() and e2.game.to_play == 1
+    assert ask(e2, "loadsgf " + str(path) + " 1") == (True, "")   # before the first move: White to play
+    assert e2.game.moves == [] and e2.game.to_play == -1 and len(e2.game.setup_black) == 3

@@ -257,3 +257,11 @@ def test_mutated_and_random_bytes_give_records_or_sgf_error(data):
 def test_unknown_or_non_text_charset_falls_back(charset):
     (rec,) = parse_sgf(b"(;CA[" + charset + b"]PB[caf\xe9])")
     assert rec.black_name == "caf\u00e9"       # not UTF-8, not GB18030-decodable: Latin-1
+
+
+def test_move_nodes_with_clock_and_other_properties():
+    text = "(;SZ[9];B[ee]BL[29.5];W[dd]WL[3]OW[2]\n;B[cc]C[a (comment\\]];W[]BL[1];B[ff])"
+    (rec,) = parse_sgf(text)
+    assert rec.moves == [(BLACK, 40), (WHITE, 30), (BLACK, 20), (WHITE, 81), (BLACK, 50)]
+    with pytest.raises(SGFError, match=r"1:20: move 2 W\[zz\]"):
+        parse_sgf("(;SZ[9];B[ee]BL[29];W[zz];B[cc])")

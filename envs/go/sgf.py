@@ -111,7 +111,8 @@ _TOKEN = re.compile(rb"""\s*(?:
 )""", re.X | re.S)
 _VALUE = re.compile(rb"\[([^\\\]]*(?:\\.[^\\\]]*)*)\]", re.S)
 _NODE_START = re.compile(rb"\s*;")
-_MOVE_RUN = re.compile(rb"(?:\s*;\s*[BW]\s*\[[a-z]{0,2}\](?=\s*[;()]))+")
+_TIME_LEFT = rb"(?:\s*(?:BL|WL|OB|OW)\[[0-9.]*\])*"   # clock properties a move node may carry (ignored)
+_MOVE_RUN = re.compile(rb"(?:\s*;\s*[BW]\s*\[[a-z]{0,2}\]" + _TIME_LEFT + rb"(?=\s*[;()]))+")
 _MOVE = re.compile(rb";\s*([BW])\s*\[([a-z]{0,2})\]")
 _RUN = ""
 """Key of a pseudo-node standing for a run of plain move nodes: [(b"B" | b"W", point), ...]."""

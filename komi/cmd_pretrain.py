@@ -38,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="stop after this many minutes (default 60 when --steps is not given)")
     t.add_argument("--val-every", type=int, default=500, help="validate every N steps (default 500)")
     t.add_argument("--val-positions", type=int, default=4096, help="validation positions (default 4096)")
-    t.add_argument("--checkpoint-every", type=int, default=1000, help="default 1000")
+    t.add_argument("--checkpoint-every", type=int, default=1000, help="checkpoint every N steps (default 1000)")
+    t.add_argument("--checkpoint-minutes", type=float, default=10.0,
+                   help="also checkpoint when this many minutes passed since the last one (default 10)")
     t.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints")
     t.add_argument("--log-dir", default="runs/pretrain", help="TensorBoard logs (default runs/pretrain; '' = none)")
     t.add_argument("--seed", type=int, default=0, help="default 0")
@@ -67,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, optimizer=args.optimizer, lr=lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, steps=args.steps, minutes=minutes,
         value_weight=args.value_weight, val_every=args.val_every, val_positions=args.val_positions,
-        checkpoint_every=args.checkpoint_every, checkpoint_dir=args.checkpoint_dir,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_minutes=args.checkpoint_minutes, checkpoint_dir=args.checkpoint_dir,
         cache_dir=args.cache_dir, log_dir=args.log_dir or None, seed=args.seed, threads=args.threads,
         device=args.device, compile=args.compile)
 

@@ -110,7 +110,8 @@ def filtered_games(paths: Iterable[str | os.PathLike], flt: GameFilter,
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise KomiError(f"no such file or directory: {', '.join(missing)}")
-    games = iter_games([str(p) for p in paths])
+    # illegal games would make the native replay of their positions meaningless
+    games = iter_games([str(p) for p in paths], check_legal=True)
     for record in games:
         stats.games_read += 1
         reason = _reject_reason(record, flt)

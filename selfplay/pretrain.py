@@ -67,6 +67,8 @@ class PretrainConfig:
     """Validation positions (a fixed random subset of the held-out games)."""
     checkpoint_every: int = 1000
     """Write a checkpoint every N steps (and at the end)."""
+    checkpoint_minutes: float = 10.0
+    """Also write one when this many minutes passed since the last (a kill loses at most that)."""
     checkpoint_dir: str = "checkpoints"
     """Where checkpoints go."""
     cache_dir: str = "checkpoints/shards"
@@ -293,7 +295,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
 
     net.train()
     bar = tqdm(total=cfg.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
-    last_saved = step
+    last_saved, last_saved_time = step, time.monotonic()
     try:
         while not done():
             t0 = time.perf_counter()
@@ -325,9 +327,10 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
                     writer.add_scalar("train/positions_per_s", cfg.batch_size / dt, step)
             if step % cfg.val_every == 0:
                 validate()
-            if step % cfg.checkpoint_every == 0:
+            if (step % cfg.checkpoint_every == 0
+                    or time.monotonic() - last_saved_time >= cfg.checkpoint_minutes * 60):
                 checkpoint()
-                last_saved = step
+                last_saved, last_saved_time = step, time.monotonic()
     except KeyboardInterrupt:
         if step > last_saved:
             tqdm.write(f"interrupted: saving a checkpoint at step {step}")

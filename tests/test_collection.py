@@ -145,3 +145,12 @@ def test_legality_check_uses_the_board_options(tmp_path):
     assert list(games) == [] and games.stats.by_reason == {"illegal move": 1}
     games = iter_games(tmp_path, check_legal=True, board_options={"allow_suicide": True, "superko": "none"})
     assert len(list(games)) == 1
+
+
+def test_special_files_are_skipped_not_read(tmp_path):
+    import os
+    fifo = tmp_path / "pipe.sgf"
+    os.mkfifo(fifo)
+    games = iter_games([fifo, tmp_path])          # directly, and inside a directory
+    assert list(games) == []
+    assert games.stats.by_reason == {"not a file": 1}

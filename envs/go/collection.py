@@ -120,6 +120,8 @@ class GameIterator(Iterator[GameRecord]):
             self.stats.skip("unreadable archive", f"{path}: the archive cannot be read further ({err})")
 
     def _read_file(self, path: Path) -> bytes | SGFError:
+        if not path.is_file():     # a FIFO or device would block or never end
+            return SGFError(f"{path}: not a regular file", "not a file")
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -152,6 +154,7 @@ class GameIterator(Iterator[GameRecord]):
     def _tar_members(self, path: Path) -> Iterator[tuple[str, bytes | SGFError]]:
         with tarfile.open(path, mode="r|*") as archive:
             for member in archive:
+                archive.members = []    # a stream keeps every header it has seen otherwise
                 if not member.isfile() or not _is_sgf_name(member.name):
                     continue
                 source = f"{path}:{member.name}"

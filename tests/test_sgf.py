@@ -210,6 +210,16 @@ def test_unterminated_values_outside_trees_are_skipped_not_rescanned():
         parse_sgf(b"junk A[" * 200_000 + b"(;B[")
 
 
+def test_setup_point_bombs_are_refused():
+    # 9 bytes each, 625 points each: expanding them all would take billions of points
+    with pytest.raises(SGFError, match="1:2: compressed point lists expand to more than") as info:
+        parse_sgf(b"(;SZ[25]AB" + b"[aa:yy]" * 100_000 + b")")
+    assert info.value.reason == "too many setup points"
+    # and many setup nodes before the first move cost a position lookup only on an error
+    (rec,) = parse_sgf(b"(;SZ[5]" + b";AB[aa];AE[aa]" * 20_000 + b";B[cc])")
+    assert rec.setup_black == [] and rec.moves == [(BLACK, 12)]
+
+
 def test_oversized_input_is_refused(tmp_path):
     with pytest.raises(SGFError, match="larger than"):
         parse_sgf(b" " * (MAX_FILE_BYTES + 1))

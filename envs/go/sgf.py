@@ -27,6 +27,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 """Larger files are refused rather than read."""
 MAX_NODES = 100_000
 """Most nodes (all variations together) one file may hold."""
+MAX_EXPANDED_POINTS = 1_000_000
+"""Most points that compressed point lists ("aa:ss") of one file may add beyond their own count."""
 MIN_SIZE, MAX_SIZE = 2, 25
 """Board sizes the engine plays."""
 
@@ -242,7 +244,7 @@ def _simple_text(raw: bytes, charset: str | None) -> str:
     return re.sub(r"[\t\n\r\v\f]", " ", text)
 
 
-def _number(raw: bytes, kind: type, name: str, where: str) -> int | float:
+def _number(raw: bytes, kind: type, name: str, where: object) -> int | float:
     text = raw.decode("latin-1").strip()
     if text == "" and kind is float:
         return 0.0
@@ -271,8 +273,9 @@ def _point_table(size: int) -> dict[bytes, int]:
     return table
 
 
-def _point_list(values: list[bytes], size: int, where: str, name: str) -> list[int]:
-    """Points of a setup property, compressed rectangles ("aa:cc") expanded."""
+def _point_list(values: list[bytes], size: int, where: object, name: str, budget: list[int]) -> list[int]:
+    """Points of a setup property, compressed rectangles ("aa:cc") expanded. budget[0] is what
+    rectangles may still add in this file (a few bytes of "AB[aa:yy]" stand for 625 points)."""
     points: list[int] = []
     for raw in values:
         corners = raw.split(b":")
@@ -280,21 +283,34 @@ def _point_list(values: list[bytes], size: int, where: str, name: str) -> list[i
         if len(corners) > 2 or any(p is None or p == size * size for p in idx):
             raise SGFError(f"{where}: {name}[{raw[:10].decode('latin-1')}] is not a point "
                            f"of a {size}x{size} board", "bad setup point")
-        if len(idx) == 1:
-            points.append(idx[0])
-            continue
-        (r0, c0), (r1, c1) = divmod(idx[0], size), divmod(idx[1], size)
+        (r0, c0), (r1, c1) = divmod(idx[0], size), divmod(idx[-1], size)
+        budget[0] -= (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1) - 1
+        if budget[0] < 0:
+            raise SGFError(f"{where}: compressed point lists expand to more than {MAX_EXPANDED_POINTS} "
+                           "points in one file", "too many setup points")
         points.extend(r * size + c for r in range(min(r0, r1), max(r0, r1) + 1)
                       for c in range(min(c0, c1), max(c0, c1) + 1))
     return points
 
 
-def _record(data: bytes, nodes: list[Node], source: str) -> GameRecord:
+class _Where:
+    """"source:line:column" of a byte offset, worked out only when an error message is formatted."""
+
+    __slots__ = ("source", "data", "offset")
+
+    def __init__(self, source: str, data: bytes, offset: int) -> None:
+        self.source, self.data, self.offset = source, data, offset
+
+    def __str__(self) -> str:
+        return f"{self.source}:{_position(self.data, self.offset)}"
+
+
+def _record(data: bytes, nodes: list[Node], source: str, budget: list[int]) -> GameRecord:
     """A GameRecord from the main-line nodes of one game tree."""
     if not nodes:
         raise SGFError(f"{source}: empty game tree", "empty game")
     root_pos, root = nodes[0]
-    where = f"{source}:{_position(data, root_pos)}"
+    where = _Where(source, data, root_pos)
     if root.get("GM", [b"1"])[0].strip() not in (b"1", b""):
         raise SGFError(f"{where}: GM[{root['GM'][0][:10].decode('latin-1')}] is not a Go game", "not a Go game")
     size_raw = root.get("SZ", [b"19"])[0]
@@ -331,7 +347,7 @@ def _record(data: bytes, nodes: list[Node], source: str) -> GameRecord:
                                f"{len(moves)} are not supported (main line only holds plain games)",
                                "setup after moves")
             for name, color in (("AE", 0), ("AB", 1), ("AW", -1)):
-                for p in _point_list(props.get(name, []), size, f"{source}:{_position(data, pos)}", name):
+                for p in _point_list(props.get(name, []), size, _Where(source, data, pos), name, budget):
                     setup.pop(p, None)
                     if color:
                         setup[p] = color
@@ -377,9 +393,10 @@ def parse_games(data: bytes | str, source: str = "<string>") -> list[GameRecord 
                        "file too large")
     data = bytes(data)
     games: list[GameRecord | SGFError] = []
+    budget = [MAX_EXPANDED_POINTS]
     for nodes in _main_lines(data, source):
         try:
-            games.append(_record(data, nodes, source))
+            games.append(_record(data, nodes, source, budget))
         except SGFError as err:
             games.append(err)
     return games

@@ -80,6 +80,11 @@ def test_gb2312_names_and_invalid_utf8():
     assert rec.black_name == name
 
 
+def test_text_input_with_surrogates():
+    assert parse_sgf("(;PB[caf\udce9])")[0].black_name == "caf\u00e9"   # surrogateescape'd Latin-1
+    assert parse_sgf("(;PB[x\ud800])")[0].black_name == "x?"
+
+
 def test_escapes_soft_line_breaks_and_whitespace():
     (rec,) = parse_sgf("(;PB[a\\\\b\\]c\\\nd]PW[x\ty] RE [B+R] ; B [aa] )")
     assert rec.black_name == "a\\b]cd" and rec.white_name == "x y"
@@ -175,6 +180,8 @@ def test_illegal_move_names_file_and_move_number():
     (b"(;SZ[9]\n;B[ee]\x00)", r"2:7: unexpected 'byte 0x00'"),
     (b"(;SZ[9];B[ee]W)", "property without a value"),
     (b"(;SZ[9];[aa])", "1:9: property value without a property name"),
+    (b"(;PB[abc\\])", "1:3: property without a value, or with an unterminated"),   # escaped ']'
+
     (b"(B[aa])", "must start with a node"),
     (b"(;SZ[9])(;SZ[9];B[ee]B[ff])", r"1:16: move 1 B\[ee\]\[ff\] is not a point"),
     (b"(;SZ[99])", r"SZ\[99\] is outside 2..25"),

@@ -387,7 +387,10 @@ def parse_games(data: bytes | str, source: str = "<string>") -> list[GameRecord 
     collection readers, which skip the bad games of a multi-game file and keep the rest.
     """
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        try:    # surrogateescape gives back the bytes of text decoded that way
+            data = data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = data.encode("utf-8", "replace")
     if len(data) > MAX_FILE_BYTES:
         raise SGFError(f"{source}: {len(data)} bytes is larger than the {MAX_FILE_BYTES}-byte limit",
                        "file too large")

@@ -79,7 +79,7 @@ def test_gymnasium_full_game_against_a_scripted_opponent(color, actions):
     obs, reward, terminated, truncated, info = env.step(actions[0])
     assert (reward, terminated) == (0.0, False)
     assert obs[0, 2, 2] == 1                     # own stone in the agent's own-stones plane
-    obs, reward, terminated, truncated, info = env.step(actions[1])
+    _, reward, terminated, truncated, info = env.step(actions[1])
     assert (reward, terminated, truncated) == (1.0, True, False)
     assert info["score"] == (25 - 0.5 if color == "black" else -25 - 0.5)
 
@@ -92,6 +92,7 @@ def test_gymnasium_random_games_reward_matches_the_board():
         terminated, steps = False, 0
         while not terminated:
             obs, reward, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+            assert not truncated
             steps += 1
             assert steps < 2000
         agent = BLACK if color == "black" else WHITE
@@ -103,7 +104,7 @@ def test_gymnasium_illegal_actions():
     env = GoEnv(board_size=5, opponent=lambda board: 0 if board.is_legal(0) else board.size ** 2)
     env.reset(seed=0)
     env.step(1)                                  # the opponent answers at 0
-    obs, reward, terminated, _, info = env.step(0)
+    _, reward, terminated, _, info = env.step(0)
     assert (reward, terminated, info["illegal_move"]) == (-1.0, True, True)
     env = GoEnv(board_size=5, illegal_action="raise")
     env.reset(seed=0)

@@ -6,8 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.go import BLACK, WHITE, Board
-from envs.go.sgf import (MAX_FILE_BYTES, GameRecord, SGFError, parse_sgf, positions, read_sgf, replay,
-                         write_sgf)
+from envs.go.sgf import (
+    MAX_FILE_BYTES,
+    GameRecord,
+    SGFError,
+    parse_sgf,
+    positions,
+    read_sgf,
+    replay,
+    write_sgf,
+)
 
 FULL_HEADER = ("(;GM[1]FF[4]CA[UTF-8]SZ[13]KM[6.5]HA[2]RU[Japanese]PB[Black \\] Player]PW[Shirou]"
                "BR[3d]WR[5k]DT[2024-01-02]RE[W+3.5]AB[dj][jd]")

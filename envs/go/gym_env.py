@@ -16,6 +16,7 @@ info["illegal_move"] = True) unless illegal_action="raise".
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +33,7 @@ Opponent = Callable[[Board], int]
 class GoEnv(gym.Env):
     """Go against a fixed opponent; see the module docstring."""
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata: ClassVar[dict] = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
     def __init__(self, board_size: int = 9, komi: float = 7.5, color: str | int = "black",
                  opponent: Opponent | None = None, superko: str = "positional", max_moves: int | None = None,
@@ -45,7 +46,7 @@ class GoEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise GoError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         planes = check_feature_set(feature_set)
-        self.board_options = dict(size=board_size, komi=komi, superko=superko, max_moves=max_moves)
+        self.board_options = {"size": board_size, "komi": komi, "superko": superko, "max_moves": max_moves}
         self.board = Board(**self.board_options)   # validates the options now
         self.color = colors[color]
         self.opponent = opponent or self._random_move

@@ -14,7 +14,7 @@ from envs.go.features import encode, num_planes
 
 # feature set -> (own planes, opponent planes, black-to-move plane)
 _SIDE_PLANES = {
-    "agz": (list(range(0, 8)), list(range(8, 16)), 16),
+    "agz": (list(range(8)), list(range(8, 16)), 16),
     "basic": ([0], [1], 3),
 }
 OBSERVATION_FEATURE_SETS: tuple[str, ...] = tuple(_SIDE_PLANES)

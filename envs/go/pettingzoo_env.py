@@ -16,6 +16,8 @@ illegal action raises IllegalMove (use the action mask).
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
@@ -28,10 +30,10 @@ AGENTS = ("black_0", "white_0")
 COLORS = {"black_0": BLACK, "white_0": WHITE}
 
 
-class raw_env(AECEnv):  # noqa: N801 - the PettingZoo naming convention
+class raw_env(AECEnv):
     """Go as a two-agent AEC game; see the module docstring."""
 
-    metadata = {"render_modes": ["ansi", "human"], "name": "komi_go_v0", "is_parallelizable": False}
+    metadata: ClassVar[dict] = {"render_modes": ["ansi", "human"], "name": "komi_go_v0", "is_parallelizable": False}
 
     def __init__(self, board_size: int = 19, komi: float = 7.5, superko: str = "positional",
                  max_moves: int | None = None, feature_set: str = "agz", render_mode: str | None = None):
@@ -39,7 +41,7 @@ class raw_env(AECEnv):  # noqa: N801 - the PettingZoo naming convention
         planes = check_feature_set(feature_set)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.board_options = dict(size=board_size, komi=komi, superko=superko, max_moves=max_moves)
+        self.board_options = {"size": board_size, "komi": komi, "superko": superko, "max_moves": max_moves}
         self.board = Board(**self.board_options)   # validates the options now
         self.feature_set = feature_set
         self.render_mode = render_mode

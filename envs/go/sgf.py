@@ -110,15 +110,15 @@ _TOKEN = re.compile(rb"""\s*(?:
   | (;)                                                 # 3: a node
   | ([A-Za-z]+)\s*((?:\[[^\\\]]*(?:\\.[^\\\]]*)*\]\s*)+) # 4, 5: property ident and its values
   | (\S)                                                # 6: anything else (an error inside a tree)
-)""", re.X | re.S)
-_VALUE = re.compile(rb"\[([^\\\]]*(?:\\.[^\\\]]*)*)\]", re.S)
+)""", re.VERBOSE | re.DOTALL)
+_VALUE = re.compile(rb"\[([^\\\]]*(?:\\.[^\\\]]*)*)\]", re.DOTALL)
 _NODE_START = re.compile(rb"\s*;")
 _TIME_LEFT = rb"(?:\s*(?:BL|WL|OB|OW)\[[0-9.]*\])*"   # clock properties a move node may carry (ignored)
 _MOVE_RUN = re.compile(rb"(?:\s*;\s*[BW]\s*\[[a-z]{0,2}\]" + _TIME_LEFT + rb"(?=\s*[;()]))+")
 _MOVE = re.compile(rb";\s*([BW])\s*\[([a-z]{0,2})\]")
 _RUN = ""
 """Key of a pseudo-node standing for a run of plain move nodes: [(b"B" | b"W", point), ...]."""
-_ESCAPE = re.compile(rb"\\(\r\n|\n\r|\n|\r|.)", re.S)
+_ESCAPE = re.compile(rb"\\(\r\n|\n\r|\n|\r|.)", re.DOTALL)
 _SOFT_LINEBREAK = {b"\r\n", b"\n\r", b"\n", b"\r"}
 _TEXT_PROPS = ("PB", "PW", "BR", "WR", "RE", "RU", "DT")
 _SETUP_PROPS = ("AB", "AW", "AE")
@@ -263,7 +263,7 @@ def _point(raw: bytes, size: int) -> int | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _point_table(size: int) -> dict[bytes, int]:
     """Move index of every point value of a board, passes included."""
     table = {bytes([97 + col, 97 + row]): row * size + col for row in range(size) for col in range(size)}
@@ -296,7 +296,7 @@ def _point_list(values: list[bytes], size: int, where: object, name: str, budget
 class _Where:
     """"source:line:column" of a byte offset, worked out only when an error message is formatted."""
 
-    __slots__ = ("source", "data", "offset")
+    __slots__ = ("data", "offset", "source")
 
     def __init__(self, source: str, data: bytes, offset: int) -> None:
         self.source, self.data, self.offset = source, data, offset
@@ -444,7 +444,7 @@ def _point_text(move: int, size: int) -> str:
 
 def _komi_text(komi: float) -> str:
     text = repr(float(komi))
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def write_sgf(record: GameRecord) -> str:

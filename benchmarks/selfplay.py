@@ -34,8 +34,12 @@ def learn_config(out: str, **overrides):
     return SelfPlayConfig(**fields)
 
 
-def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int) -> float:
-    """Score of the network (search with `visits`) against a uniformly random player."""
+def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int, safe_pass: bool = False) -> float:
+    """Score of the network (search with `visits`) against a uniformly random player.
+
+    safe_pass: the network passes only when passing now wins on the area count (a random
+    opponent never passes, so a pass does not end the game; it only hands over a move).
+    """
     from envs.go import BLACK, WHITE, Board
     from selfplay.arena import match_config
     from selfplay.generate import default_search_factory, move_instead_of_pass
@@ -56,8 +60,10 @@ def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int) -> float:
         if ids:
             for g, r in zip(ids, search.run(ids)):
                 m = int(search.choose_move(g, r, boards[g].move_number))
-                moves[g] = move_instead_of_pass(boards[g], r) if m == pass_move and \
-                    boards[g].move_number < cfg.first_pass_move else m
+                if m == pass_move and (boards[g].move_number < cfg.first_pass_move or (
+                        safe_pass and boards[g].score() * net_color[g] <= 0)):
+                    m = move_instead_of_pass(boards[g], r)
+                moves[g] = m
         for g in sorted(active - set(ids)):
             legal = np.asarray(boards[g].legal_moves())
             non_pass = legal[legal != pass_move]
@@ -114,6 +120,8 @@ def evaluate(args) -> None:
           flush=True)
     init_random = play_vs_random(initial_ev, cfg, args.games, visits=1, seed=11)
     print(f"    initial net, 1 visit vs uniform random: {init_random:.1%} (reference)", flush=True)
+    safe = play_vs_random(final_ev, cfg, args.games, visits=1, seed=11, safe_pass=True)
+    print(f"    final net, 1 visit, passing only when a pass wins on the count: {safe:.1%}", flush=True)
     mcfg = dataclasses.replace(cfg, eval_visits=64, resign_threshold=-1.0)
     scores = play_match(final_ev, initial_ev, mcfg, args.match_games, seed=12)
     print(f"(b) final net vs initial net, 64 visits each: {np.mean(scores):.1%} over {args.match_games} "

@@ -27,8 +27,8 @@ class SelfPlayConfig:
 
     board_size: int = 9
     """Board side N."""
-    komi: float = 7.0
-    """Komi (area scoring)."""
+    komi: float = 7.5
+    """Komi (area scoring; a half point means no draws)."""
     max_moves: int | None = None
     """Move cap per game (None = 3 * N * N); a capped game is scored as it stands."""
     preset: str = "cpu"

@@ -251,7 +251,7 @@ class Learner:
         bar = tqdm(desc="selfplay", unit="game", initial=self.state["games"], disable=not self.progress,
                    dynamic_ncols=True)
         moves_recent, rate_since, last_flush = 0, time.monotonic(), time.monotonic()
-        moves_per_s = 0.0
+        moves_per_s, last_redraw = 0.0, time.monotonic()
         try:
             while not self.done(started):
                 games, moves = source.poll(timeout=1.0)
@@ -288,6 +288,9 @@ class Learner:
                 bar.set_postfix(step=self.step, moves_s=f"{moves_per_s:.0f}",
                                 buffer=self.window.num_games,
                                 loss=f"{self.losses.get('loss', float('nan')):.3f}", refresh=False)
+                if now - last_redraw >= 5.0:  # moves/s shows before the first game ends
+                    bar.refresh()
+                    last_redraw = now
         except KeyboardInterrupt:
             self._say("interrupted: saving the replay buffer and a checkpoint")
             self._close(source, bar)

@@ -25,5 +25,6 @@ int color_arg(const Board& board, nb::handle color);
 
 void bind_board(nb::module_& m);
 void bind_features(nb::module_& m);
+void bind_search(nb::module_& m);
 
 }  // namespace komi

@@ -40,17 +40,42 @@ int inverse_symmetry(int sym) {
     return kInverse[sym & 7];
 }
 
+namespace {
+
+// Symmetry maps and padded points of one board size, computed once per thread and size.
+struct PointMaps {
+    int n = 0;
+    int map[8][kMaxPoints];
+    int pts[kMaxPoints];
+};
+
+const PointMaps& point_maps(int n) {
+    thread_local PointMaps maps;
+    if (maps.n != n) {
+        const int w = n + 2;
+        for (int m = 0; m < n * n; ++m) {
+            maps.pts[m] = (m / n + 1) * w + m % n + 1;
+            for (int s = 0; s < 8; ++s) maps.map[s][m] = symmetry_move(m, n, s);
+        }
+        maps.n = n;
+    }
+    return maps;
+}
+
+}  // namespace
+
 void encode_board(const Board& b, FeatureSet set, int sym, float* out) {
+    encode_board(b, set, sym, out, nullptr, 0);
+}
+
+void encode_board(const Board& b, FeatureSet set, int sym, float* out, const int32_t* legal, int num_legal) {
     // Every plane is written in full (no separate zeroing pass) and the per-point loops are
     // branch-free: on real positions stone colours are unpredictable for the branch predictor.
-    const int n = b.size(), nn = n * n, w = b.width();
+    const int n = b.size(), nn = n * n;
     const int own = b.to_play();
-    int map[kMaxPoints];
-    int pts[kMaxPoints];
-    for (int m = 0; m < nn; ++m) {
-        map[m] = symmetry_move(m, n, sym);
-        pts[m] = (m / n + 1) * w + m % n + 1;
-    }
+    const PointMaps& maps = point_maps(n);
+    const int* map = maps.map[sym & 7];
+    const int* pts = maps.pts;
     auto fill = [&](int plane, float value) { std::fill(out + (size_t)plane * nn, out + (size_t)(plane + 1) * nn, value); };
 
     if (set == FeatureSet::Basic) {
@@ -99,8 +124,13 @@ void encode_board(const Board& b, FeatureSet set, int sym, float* out) {
         out[23 * nn + t] = (float)(theirs && libs == 3);
     }
     for (int plane = 24; plane < 30; ++plane) fill(plane, 0.0f);
-    for (int m = 0; m < nn; ++m)
-        if (stones[pts[m]] == EMPTY && b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
+    if (legal) {
+        for (int k = 0; k < num_legal; ++k)
+            if (legal[k] < nn) out[24 * nn + map[legal[k]]] = 1.0f;
+    } else {
+        for (int m = 0; m < nn; ++m)
+            if (stones[pts[m]] == EMPTY && b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
+    }
     const int ko = b.ko_move();
     if (ko >= 0) out[25 * nn + map[ko]] = 1.0f;
     for (int k = 0; k < 4; ++k) {

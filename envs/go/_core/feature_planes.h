@@ -39,6 +39,8 @@ int inverse_symmetry(int sym);
 
 // Writes num_planes(set) * N * N floats of `board` under symmetry `sym` into out.
 void encode_board(const Board& board, FeatureSet set, int sym, float* out);
+// The same with the legal moves of the side to move already known (legal_moves() output).
+void encode_board(const Board& board, FeatureSet set, int sym, float* out, const int32_t* legal, int num_legal);
 
 // Replays compact records (code = point << 2 | color_bit << 1 | setup_bit) and encodes, for
 // each b < batch, the position of game game_index[b] before its entry ply[b]. The caller has

@@ -20,4 +20,5 @@ NB_MODULE(_core, m) {
     });
     komi::bind_board(m);
     komi::bind_features(m);
+    komi::bind_search(m);
 }

@@ -1,0 +1,209 @@
+"""Batched PUCT tree search: the Python face of the native search in envs.go._core.
+
+One `BatchedSearch` holds the trees of many games. `run()` searches all (or some) of them
+together: each round the native core selects up to `leaves_per_tree` leaves in every tree
+(virtual loss keeps them apart) and writes their feature planes into one buffer, the evaluator
+scores the whole batch in one call, and the core expands the leaves and backs the values up.
+Python never loops over nodes or points; it crosses into the core twice per round.
+
+    search = BatchedSearch(evaluator, board_size=9, komi=7.5, feature_set="extended",
+                           config=SearchConfig(visits=200), num_games=16)
+    search.reset(i, board)              # game i starts from this position
+    results = search.run()              # one SearchResult per game
+    move = search.choose_move(i, results[i], board.move_number)
+    search.play(i, move)                # keeps the subtree below the move (tree reuse)
+
+Visits count every evaluation in a tree, the root's own included: a fresh search of V visits
+leaves child visits summing to V - 1, and V = 1 is the network alone (best move = top prior).
+Values are expected outcomes for the side to move (+1 = it wins); a finished game in the tree is
+scored by the rules (area score with komi). Each leaf is evaluated under a random one of the 8
+board symmetries. Playout-cap randomisation (KataGo): with probability `full_search_prob` a run
+gives a game `full_visits` (with root noise; its visit distribution is a training target), else
+`fast_visits` (no noise).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.go import _core
+from envs.go.errors import GoError
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Settings of the tree search."""
+
+    visits: int = 200
+    """Root visits of a search (the default of full_visits and fast_visits)."""
+    c_puct: float = 1.5
+    """PUCT exploration constant."""
+    fpu_reduction: float = 0.25
+    """First-play urgency: an unvisited child is valued at the parent's value minus this."""
+    noise_fraction: float = 0.0
+    """Weight of the Dirichlet noise mixed into the root priors of full searches (0 = none)."""
+    noise_alpha: float | None = None
+    """Dirichlet alpha (None = 10.83 / legal moves: 0.03 on an open 19x19 board, ~0.13 on 9x9)."""
+    leaves_per_tree: int = 8
+    """Leaves selected per tree and round (virtual loss); more fill larger network batches."""
+    temperature: float = 0.0
+    """Move choice in the opening: sample with visits^(1/T) (0 = always the most visited)."""
+    temperature_moves: int = 0
+    """Moves (counted from the start of the game) chosen with the temperature."""
+    full_visits: int | None = None
+    """Visits of a full search (None = visits)."""
+    fast_visits: int | None = None
+    """Visits of a fast search (None = visits)."""
+    full_search_prob: float = 1.0
+    """Probability that a run gives a game a full search (playout-cap randomisation)."""
+    tree_reuse: bool = True
+    """Keep the subtree of the move played."""
+    feature_set: str = "extended"
+    """Input planes of the network (search_position only; BatchedSearch takes it as an argument)."""
+    seed: int = 0
+    """Seed of the symmetries, noise, playout caps and temperature sampling."""
+
+    def __post_init__(self) -> None:
+        for name in ("visits", "full_visits", "fast_visits"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise GoError(f"search: {name} must be >= 1, got {v}")
+        if not 1 <= self.leaves_per_tree <= 1024:
+            raise GoError(f"search: leaves_per_tree must be in 1..1024, got {self.leaves_per_tree}")
+        if not 0.0 <= self.full_search_prob <= 1.0:
+            raise GoError("search: full_search_prob must be in [0, 1]")
+        if not 0.0 <= self.noise_fraction <= 1.0:
+            raise GoError("search: noise_fraction must be in [0, 1]")
+        if self.temperature < 0:
+            raise GoError("search: temperature must be >= 0")
+
+    @property
+    def full(self) -> int:
+        return self.full_visits if self.full_visits is not None else self.visits
+
+    @property
+    def fast(self) -> int:
+        return self.fast_visits if self.fast_visits is not None else self.visits
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a search of one position found. Arrays are indexed by move (pass = N*N)."""
+
+    visits: np.ndarray
+    """int32 [N*N+1]: visits of each root move."""
+    prior: np.ndarray
+    """float32 [N*N+1]: the network's prior of each legal move (no noise; 0 for illegal moves)."""
+    q: np.ndarray
+    """float32 [N*N+1]: mean value of each visited move for the side to move (0 unvisited)."""
+    root_value: float
+    """Mean value of the whole tree for the side to move (-1..1)."""
+    root_visits: int
+    """Visits of the root (evaluations in the tree, the root's own included)."""
+    best_move: int
+    """Most visited move (ties: higher prior); the top prior when no child was visited."""
+    principal_variation: tuple[int, ...]
+    """Most visited line from the root."""
+    is_full_search: bool
+    """A full search (its visit distribution is a policy target) rather than a fast one."""
+
+
+class BatchedSearch:
+    """Trees of `num_games` games searched together, one evaluator call per round of leaves.
+
+    evaluator: anything with evaluate(features [B, C, N, N]) -> (logits [B, N*N+1], value [B])
+    (agent.evaluator). komi is that of the boards given to reset(); it is checked there.
+    """
+
+    def __init__(self, evaluator, board_size: int, komi: float, feature_set: str,
+                 config: SearchConfig, num_games: int) -> None:
+        self.evaluator, self.config = evaluator, config
+        self.size, self.komi, self.feature_set = int(board_size), float(komi), feature_set
+        self.core = _core.Search(int(num_games), self.size, feature_set=feature_set,
+                                 c_puct=config.c_puct, fpu_reduction=config.fpu_reduction,
+                                 noise_fraction=config.noise_fraction,
+                                 noise_alpha=config.noise_alpha or 0.0,
+                                 leaves_per_tree=config.leaves_per_tree,
+                                 tree_reuse=config.tree_reuse, seed=config.seed)
+        self.num_games = int(num_games)
+        self.rng = np.random.default_rng(config.seed)
+        self._buffer = np.zeros((self.core.max_leaves, self.core.planes, self.size, self.size), np.float32)
+        self.evaluations = 0
+        """Leaves the evaluator has scored so far."""
+        self.rounds = 0
+        """Evaluator calls so far."""
+
+    def reset(self, game: int, board) -> None:
+        """Game `game` starts from (a copy of) `board`, with an empty tree."""
+        if board.size != self.size:
+            raise GoError(f"search: board size {board.size} does not match the search's {self.size}")
+        self.core.reset(game, board)
+
+    def play(self, game: int, move: int) -> None:
+        """Plays `move` in game `game` (IllegalMove if it is not legal there)."""
+        self.core.play(game, int(move))
+
+    def board(self, game: int):
+        """A copy of game `game`'s position."""
+        return self.core.board(game)
+
+    def run(self, game_ids: Sequence[int] | None = None,
+            visits: int | Sequence[int] | None = None) -> list[SearchResult]:
+        """Searches the listed games (default all) together; one SearchResult each, in order.
+
+        visits overrides the playout cap (one number or one per game): those runs are full
+        searches without noise unless the config's noise applies (it does to every run here).
+        """
+        ids = np.arange(self.num_games) if game_ids is None else np.asarray(list(game_ids), np.int64)
+        if visits is None:
+            full = self.rng.random(len(ids)) < self.config.full_search_prob
+            targets = np.where(full, self.config.full, self.config.fast)
+        else:
+            targets = np.broadcast_to(np.asarray(visits, np.int64), ids.shape)
+            full = np.ones(len(ids), bool)
+        self.core.begin(ids.astype(np.int64), targets.astype(np.int64), full)
+        while True:
+            n = self.core.select(self._buffer)
+            if n == 0:
+                break
+            logits, values = self.evaluator.evaluate(self._buffer[:n])
+            self.core.backup(np.ascontiguousarray(logits, np.float32),
+                             np.ascontiguousarray(np.reshape(values, -1), np.float32))
+            self.evaluations += n
+            self.rounds += 1
+        return [self.result(int(g), bool(f)) for g, f in zip(ids, full)]
+
+    def result(self, game: int, is_full_search: bool = True) -> SearchResult:
+        """The statistics of game `game`'s tree as they stand."""
+        visits, prior, q = self.core.root_stats(game)
+        return SearchResult(visits=visits, prior=prior, q=q, root_value=float(self.core.root_value(game)),
+                            root_visits=int(self.core.root_visits(game)), best_move=int(self.core.best_move(game)),
+                            principal_variation=tuple(self.core.principal_variation(game)),
+                            is_full_search=is_full_search)
+
+    def choose_move(self, game: int, result: SearchResult, move_number: int) -> int:
+        """The move to play: sampled with the temperature in the opening, else the best move."""
+        cfg = self.config
+        if cfg.temperature > 0 and move_number < cfg.temperature_moves:
+            return sample_with_temperature(result, cfg.temperature, self.rng)
+        return result.best_move
+
+
+def sample_with_temperature(result: SearchResult, temperature: float, rng: np.random.Generator) -> int:
+    """A move drawn with probability proportional to visits^(1/temperature)."""
+    visits = np.asarray(result.visits, np.float64)
+    if visits.sum() <= 0:
+        return result.best_move
+    weights = np.power(visits / visits.max(), 1.0 / temperature)
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
+
+
+def search_position(board, evaluator, visits: int | None = None,
+                    config: SearchConfig = SearchConfig()) -> SearchResult:
+    """One search of one position (no tree kept): `visits` (default config.visits) root visits."""
+    visits = config.visits if visits is None else int(visits)
+    search = BatchedSearch(evaluator, board.size, board.komi, config.feature_set, config, 1)
+    search.reset(0, board)
+    return search.run([0], visits=visits)[0]

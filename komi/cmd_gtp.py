@@ -19,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     p.add_argument("--resign-threshold", type=float, default=0.05,
                    help="resign when the estimated win rate is below this (0 = never; default 0.05)")
+    p.add_argument("--dumb-pass", action="store_true",
+                   help="pass whenever the network or search prefers it, even when a pass loses on the count")
     p.add_argument("--size", type=int, default=None, help="initial board size (default: the checkpoint's, else 19)")
     p.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
     p.add_argument("--name", default="komi", help="engine name reported by `name`")
@@ -59,7 +61,7 @@ def make_engine_player(args: argparse.Namespace):
 
     torch.set_num_threads(max(1, args.threads))
     config = NetworkPlayerConfig(visits=args.visits, device=args.device, seed=args.seed,
-                                 resign_threshold=args.resign_threshold)
+                                 resign_threshold=args.resign_threshold, pass_safety=not args.dumb_pass)
     try:
         player = network_player(checkpoint, config, name=args.name)
     except KomiError as err:

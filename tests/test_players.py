@@ -196,3 +196,27 @@ def test_policy_player_analysis_gives_each_candidate_its_own_win_rate(tmp_path):
     assert by_move[25].winrate == 1.0
     assert all(0.0 <= m.winrate <= 1.0 for m in a.moves)
     assert sum(m.prior for m in a.moves) == pytest.approx(1.0, abs=1e-5)
+
+
+@needs_board
+def test_a_pass_that_loses_on_the_count_becomes_the_best_other_move():
+    from go_boards import board_from
+
+    from agent.players import safe_pass
+
+    art = """
+        . X O . .
+        X X O . .
+        . X O . .
+        X X O . .
+        . X O . .
+    """
+    preference = np.zeros(26)
+    preference[25], preference[3], preference[0] = 0.9, 0.05, 0.5  # (0, 0) is Black's own eye
+    losing = board_from(art, komi=7.5)
+    assert losing.score() < 0  # Black to move is behind: passing would lose
+    assert safe_pass(losing, 25, preference) == 3  # not the eye at (0, 0), though it ranks higher
+    winning = board_from(art, komi=-10.5)
+    assert winning.score() > 0
+    assert safe_pass(winning, 25, preference) == 25
+    assert safe_pass(losing, 7, preference) == 7  # only a pass is ever replaced

@@ -2,10 +2,16 @@ import sys
 
 import numpy as np
 import pytest
-
-from agent.players import (RESIGN, NetworkPlayerConfig, PlayerError, RandomPlayer, own_eye_mask,
-                           parse_player_spec)
 from helpers_play import fake_engine_command, stones_from_ascii, tiny_checkpoint
+
+from agent.players import (
+    RESIGN,
+    NetworkPlayerConfig,
+    PlayerError,
+    RandomPlayer,
+    own_eye_mask,
+    parse_player_spec,
+)
 
 
 def eyes(art, color):

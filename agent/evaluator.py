@@ -22,11 +22,22 @@ class Evaluator(Protocol):
 
 
 class UniformEvaluator:
-    """Zero logits (a uniform prior after softmax) and zero value: fast, exact search tests."""
+    """Zero logits (a uniform prior after softmax) and zero value: fast, exact search tests.
+
+    The arrays returned are read-only views of one cached zero buffer (no allocation per call).
+    """
+
+    def __init__(self) -> None:
+        self._logits = np.zeros((0, 0), np.float32)
+        self._values = np.zeros(0, np.float32)
 
     def evaluate(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         b, n = features.shape[0], features.shape[-1]
-        return np.zeros((b, n * n + 1), np.float32), np.zeros(b, np.float32)
+        if self._logits.shape[0] < b or self._logits.shape[1] != n * n + 1:
+            self._logits = np.zeros((max(b, self._logits.shape[0]), n * n + 1), np.float32)
+            self._values = np.zeros(self._logits.shape[0], np.float32)
+            self._logits.flags.writeable = self._values.flags.writeable = False
+        return self._logits[:b], self._values[:b]
 
 
 class TorchEvaluator:

@@ -70,6 +70,7 @@ class NetworkConfig:
 # tiny net, 19,200 positions: 24% vs 2% held-out top-1).
 PRESETS: dict[str, tuple[int, int, int]] = {
     "tiny": (2, 16, 0),      # tests
+    "mini": (4, 32, 0),      # small boards on a CPU (7x7 self-play from scratch)
     "cpu": (6, 64, 0),       # the CPU default
     "cpu-gp": (6, 64, 3),    # the CPU tower with two global-pooling bias blocks
     "small": (10, 128, 0),

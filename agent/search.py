@@ -58,6 +58,10 @@ class SearchConfig:
     """Visits of a fast search (None = visits)."""
     full_search_prob: float = 1.0
     """Probability that a run gives a game a full search (playout-cap randomisation)."""
+    no_pass_before: int = 0
+    """No pass inside the tree before this move number while another move is legal (self-play
+    forbids early passes, so its trees must too: else an untrained net's trees are full of
+    pass-pass endings that decide the game on an almost empty board)."""
     tree_reuse: bool = True
     """Keep the subtree of the move played."""
     feature_set: str = "extended"
@@ -126,6 +130,7 @@ class BatchedSearch:
                                  noise_fraction=config.noise_fraction,
                                  noise_alpha=config.noise_alpha or 0.0,
                                  leaves_per_tree=config.leaves_per_tree,
+                                 no_pass_before=config.no_pass_before,
                                  tree_reuse=config.tree_reuse, seed=config.seed)
         self.num_games = int(num_games)
         self.rng = np.random.default_rng(config.seed)

@@ -32,7 +32,8 @@ def search_config(cfg: SelfPlayConfig, seed: int):
                         noise_fraction=cfg.noise_fraction, leaves_per_tree=cfg.leaves_per_tree,
                         temperature=cfg.temperature, temperature_moves=cfg.opening_moves,
                         full_visits=cfg.full_visits, fast_visits=cfg.fast_visits,
-                        full_search_prob=cfg.full_search_prob, tree_reuse=True, seed=seed)
+                        full_search_prob=cfg.full_search_prob, no_pass_before=cfg.first_pass_move,
+                        tree_reuse=True, seed=seed)
 
 
 def default_search_factory(evaluator, cfg: SelfPlayConfig, num_games: int, seed: int):

@@ -345,3 +345,14 @@ def test_bad_moves_games_and_boards_are_refused():
         SearchConfig(leaves_per_tree=0)
     with pytest.raises(GoError, match="feature set"):
         BatchedSearch(UniformEvaluator(), 5, 7.5, "nonsense", SearchConfig(), 1)
+
+
+def test_no_pass_before_keeps_early_passes_out_of_the_tree():
+    cfg = SearchConfig(visits=300, no_pass_before=4)
+    result = search_position(Board(5), UniformEvaluator(), config=cfg)
+    assert result.visits[25] == 0 and result.prior[25] == 0
+    assert search_position(Board(5), UniformEvaluator(), visits=300).visits[25] > 0  # the rule off
+    late = Board(5)
+    for m in (0, 24, 4, 20):
+        late.play(m)
+    assert search_position(late, UniformEvaluator(), config=cfg).prior[25] > 0  # move 4: passing allowed

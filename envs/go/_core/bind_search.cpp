@@ -43,8 +43,8 @@ void bind_search(nb::module_& m) {
                        "Batched PUCT search over many games (one tree each); see agent.search for the Python API.")
         .def("__init__",
              [](Search* self, int num_games, int size, const std::string& feature_set, float c_puct,
-                float fpu_reduction, float noise_fraction, float noise_alpha, int leaves_per_tree, bool tree_reuse,
-                uint64_t seed) {
+                float fpu_reduction, float noise_fraction, float noise_alpha, int leaves_per_tree, int no_pass_before,
+                bool tree_reuse, uint64_t seed) {
                  SearchParams p;
                  p.feature_set = feature_set_from_name(feature_set);
                  p.c_puct = c_puct;
@@ -52,12 +52,14 @@ void bind_search(nb::module_& m) {
                  p.noise_fraction = noise_fraction;
                  p.noise_alpha = noise_alpha;
                  p.leaves_per_tree = leaves_per_tree;
+                 p.no_pass_before = no_pass_before;
                  p.tree_reuse = tree_reuse;
                  p.seed = seed;
                  new (self) Search(num_games, size, p);
              },
              "num_games"_a, "size"_a, "feature_set"_a = "extended", "c_puct"_a = 1.5f, "fpu_reduction"_a = 0.25f,
-             "noise_fraction"_a = 0.0f, "noise_alpha"_a = 0.0f, "leaves_per_tree"_a = 8, "tree_reuse"_a = true,
+             "noise_fraction"_a = 0.0f, "noise_alpha"_a = 0.0f, "leaves_per_tree"_a = 8, "no_pass_before"_a = 0,
+             "tree_reuse"_a = true,
              "seed"_a = 0)
         .def_prop_ro("num_games", &Search::num_games)
         .def_prop_ro("size", &Search::size)

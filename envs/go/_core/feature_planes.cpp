@@ -42,11 +42,13 @@ int inverse_symmetry(int sym) {
 
 namespace {
 
-// Symmetry maps and padded points of one board size, computed once per thread and size.
+// Symmetry maps of one board size, computed once per thread and size: map[s][m] is where move m
+// goes under symmetry s; src[s][t] is the padded point whose value lands on target index t (so
+// planes are written in order, each value gathered from the small padded board).
 struct PointMaps {
     int n = 0;
     int map[8][kMaxPoints];
-    int pts[kMaxPoints];
+    int16_t src[8][kMaxPoints];
 };
 
 const PointMaps& point_maps(int n) {
@@ -54,8 +56,11 @@ const PointMaps& point_maps(int n) {
     if (maps.n != n) {
         const int w = n + 2;
         for (int m = 0; m < n * n; ++m) {
-            maps.pts[m] = (m / n + 1) * w + m % n + 1;
-            for (int s = 0; s < 8; ++s) maps.map[s][m] = symmetry_move(m, n, s);
+            const int point = (m / n + 1) * w + m % n + 1;
+            for (int s = 0; s < 8; ++s) {
+                maps.map[s][m] = symmetry_move(m, n, s);
+                maps.src[s][maps.map[s][m]] = (int16_t)point;
+            }
         }
         maps.n = n;
     }
@@ -75,16 +80,16 @@ void encode_board(const Board& b, FeatureSet set, int sym, float* out, const int
     const int own = b.to_play();
     const PointMaps& maps = point_maps(n);
     const int* map = maps.map[sym & 7];
-    const int* pts = maps.pts;
+    const int16_t* src = maps.src[sym & 7];
     auto fill = [&](int plane, float value) { std::fill(out + (size_t)plane * nn, out + (size_t)(plane + 1) * nn, value); };
 
     if (set == FeatureSet::Basic) {
         const int8_t* stones = b.padded();
-        for (int m = 0; m < nn; ++m) {
-            const int8_t col = stones[pts[m]];
-            out[map[m]] = (float)(col == own);
-            out[nn + map[m]] = (float)(col == -own);
-            out[2 * nn + map[m]] = (float)(col == EMPTY);
+        for (int t = 0; t < nn; ++t) {
+            const int8_t col = stones[src[t]];
+            out[t] = (float)(col == own);
+            out[nn + t] = (float)(col == -own);
+            out[2 * nn + t] = (float)(col == EMPTY);
         }
         fill(3, own == BLACK ? 1.0f : 0.0f);
         return;
@@ -99,10 +104,10 @@ void encode_board(const Board& b, FeatureSet set, int sym, float* out, const int
             std::fill(opp_plane, opp_plane + nn, 0.0f);
             continue;
         }
-        for (int m = 0; m < nn; ++m) {
-            const int8_t col = stones[pts[m]];
-            own_plane[map[m]] = (float)(col == own);
-            opp_plane[map[m]] = (float)(col == -own);
+        for (int t = 0; t < nn; ++t) {
+            const int8_t col = stones[src[t]];
+            own_plane[t] = (float)(col == own);
+            opp_plane[t] = (float)(col == -own);
         }
     }
     fill(16, own == BLACK ? 1.0f : 0.0f);
@@ -110,12 +115,11 @@ void encode_board(const Board& b, FeatureSet set, int sym, float* out, const int
 
     fill(17, 1.0f);
     const int8_t* stones = b.padded();
-    for (int m = 0; m < nn; ++m) {
-        const int p = pts[m];
+    for (int t = 0; t < nn; ++t) {
+        const int p = src[t];
         const int8_t col = stones[p];
         const int libs = col == EMPTY ? 0 : std::min(b.chain_liberties(p), 3);
         const bool mine = col == own, theirs = col == -own;
-        const int t = map[m];
         out[18 * nn + t] = (float)(mine && libs == 1);
         out[19 * nn + t] = (float)(mine && libs == 2);
         out[20 * nn + t] = (float)(mine && libs == 3);
@@ -129,7 +133,7 @@ void encode_board(const Board& b, FeatureSet set, int sym, float* out, const int
             if (legal[k] < nn) out[24 * nn + map[legal[k]]] = 1.0f;
     } else {
         for (int m = 0; m < nn; ++m)
-            if (stones[pts[m]] == EMPTY && b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
+            if (b.check(m, own) == kLegal) out[24 * nn + map[m]] = 1.0f;
     }
     const int ko = b.ko_move();
     if (ko >= 0) out[25 * nn + map[ko]] = 1.0f;

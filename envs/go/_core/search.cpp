@@ -42,6 +42,7 @@ Search::Search(int num_games, int size, const SearchParams& params)
         throw std::invalid_argument("a search needs 1..65536 games, got " + std::to_string(num_games));
     if (size < 2 || size > kMaxSize)
         throw std::invalid_argument("board size must be between 2 and 25, got " + std::to_string(size));
+    if (params.no_pass_before < 0) throw std::invalid_argument("no_pass_before must be >= 0");
     if (params.leaves_per_tree < 1 || params.leaves_per_tree > 1024)
         throw std::invalid_argument("leaves per tree must be in 1..1024");
     if (!(params.c_puct >= 0.0f) || !std::isfinite(params.c_puct))
@@ -256,7 +257,9 @@ int Search::select(float* out) {
                     backup_path(t, path_.data(), (int)path_.size(), leaf.terminal_value);
                     continue;
                 }
-                const int count = scratch_.legal_moves(legal);
+                int count = scratch_.legal_moves(legal);
+                // Self-play forbids early passes; the tree must model the same game.
+                if (count > 1 && scratch_.move_number() < params_.no_pass_before) --count;
                 const int sym = (int)(rng_() & 7);
                 encode_board(scratch_, params_.feature_set, sym, out + pending_.size() * stride, legal, count);
                 Leaf lf{g, node, sym, (int)path_store_.size(), (int)path_.size(), (int)moves_store_.size(), count};

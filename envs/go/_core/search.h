@@ -41,6 +41,7 @@ struct SearchParams {
     float noise_fraction = 0.0f;     // Dirichlet noise weight at the root of noisy runs
     float noise_alpha = 0.0f;        // <= 0: 10.83 / number of legal moves (0.03 on 19x19)
     int leaves_per_tree = 8;
+    int no_pass_before = 0;          // no pass in the tree before this move number (unless forced)
     bool tree_reuse = true;
     FeatureSet feature_set = FeatureSet::Extended;
     uint64_t seed = 0;

@@ -343,14 +343,17 @@ class SearchPlayer(PolicyPlayer):
         if self.move_seconds is not None and self._visits_per_second:
             visits = max(1, min(visits, int(self._visits_per_second * self.move_seconds)))
         start = time.perf_counter()
+        # Fewer leaves per round on small searches: each one in flight widens the search.
+        leaves = max(1, min(8, visits // 16))
         result = search_position(board, self.evaluator, visits=visits,
-                                 config=SearchConfig(feature_set=self.feature_set, temperature=0.0))
+                                 config=SearchConfig(feature_set=self.feature_set, temperature=0.0,
+                                                     leaves_per_tree=leaves))
         self._visits_per_second = visits / max(time.perf_counter() - start, 1e-6)
         visits = np.asarray(result.visits)
         q = np.asarray(result.q)
         prior = np.asarray(result.prior)
         winrate = float((result.root_value + 1.0) / 2.0)
-        order = [int(m) for m in np.argsort(-visits, kind="stable")[: self.config.top_moves] if visits[m] > 0]
+        order = [int(m) for m in np.lexsort((-prior, -visits))[: self.config.top_moves] if visits[m] > 0]
         pv = tuple(int(m) for m in result.principal_variation)
         self._analysis = Analysis(
             to_play=board.to_play, winrate=winrate, visits=int(visits.sum()),

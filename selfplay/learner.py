@@ -70,6 +70,7 @@ class Learner:
         if self.window.num_positions:
             self.trainer.set_window(self.window)
         self.last_saved = self.step if resume else -1
+        self._base_seconds, self._run_start = float(self.state.get("seconds", 0.0)), time.monotonic()
         self.losses: dict[str, float] = {}
         if not resume:
             name = self.save_checkpoint(init=init)
@@ -91,14 +92,17 @@ class Learner:
         return checkpoint_name(step)
 
     def _save_state(self) -> None:
+        self.state["seconds"] = self.elapsed_seconds()
         _atomic_json(self.out / STATE_FILE, self.state)
 
     def save_checkpoint(self, init: str | None = None) -> str:
         from agent.checkpoint import network_metadata, save_checkpoint
 
+        run = {"minutes": round(self.elapsed_seconds() / 60, 2)}  # wall-clock, resumes included
+        if init:
+            run["init"] = init
         meta = network_metadata(self.net, self.cfg.feature_set, step=self.step, config=self.cfg,
-                                games=self.state["games"], metrics=self.losses,
-                                selfplay={"init": init} if init else {})
+                                games=self.state["games"], metrics=self.losses, selfplay=run)
         stem = save_checkpoint(self.out / self._name(self.step), self.net, meta,
                                self.trainer.training_state())
         # Weights of every checkpoint stay (Elo history); optimizer state only for the newest.
@@ -107,6 +111,10 @@ class Learner:
                 old.unlink(missing_ok=True)
         self.last_saved = self.step
         return stem.name
+
+    def elapsed_seconds(self) -> float:
+        """Wall-clock seconds this run has been going, over all its resumes."""
+        return self._base_seconds + time.monotonic() - self._run_start
 
     def false_resign_rate(self) -> float:
         r = self.state["resign"]

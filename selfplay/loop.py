@@ -83,11 +83,11 @@ class SelfPlayConfig:
     """Training samples drawn per new full-search position (sets the train/self-play balance)."""
     min_positions: int = 1024
     """Full-search positions in the window before training starts."""
-    checkpoint_every: int = 200
+    checkpoint_every: int = 50
     """Training steps between checkpoints (the workers switch to each new one in Elo mode)."""
     evaluation: str = "elo"
     """"elo" (AlphaZero: always play the latest net, rate it) , "gating" (AlphaGo Zero), "none"."""
-    eval_every: int = 1000
+    eval_every: int = 100
     """Training steps between evaluations (a multiple of checkpoint_every)."""
     eval_games: int = 20
     """Games per evaluation match."""

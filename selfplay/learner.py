@@ -38,8 +38,11 @@ class Learner:
         from agent.checkpoint import latest_checkpoint, load_network
 
         self.cfg, self.out, self.progress, self.search_factory = cfg, out, progress, search_factory
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
+        # By default the learner takes the cores the workers leave (no oversubscription).
+        import os
+
+        threads = cfg.threads or max(1, (os.cpu_count() or 1) - cfg.workers * cfg.worker_threads)
+        torch.set_num_threads(threads)
         self.device = device_of(cfg.device)
         existing = latest_checkpoint(out)
         if resume:

@@ -112,7 +112,7 @@ class SelfPlayConfig:
     device: str = "auto"
     """Device of the learner and workers: "cpu", "cuda" or "auto"."""
     threads: int | None = None
-    """torch threads of the learner (None = torch's default)."""
+    """torch threads of the learner (None = the cores the workers leave, at least 1)."""
     seed: int = 0
     """Seed of the initial weights, games and data order."""
 

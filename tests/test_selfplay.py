@@ -23,11 +23,7 @@ from selfplay.loop import SelfPlayConfig, run_selfplay
 from selfplay.replay import FinishedGame, ReplayBuffer, ReplayWindow
 from selfplay.trainer import Trainer
 
-try:
-    from agent.search import BatchedSearch  # noqa: F401
-    SEARCH = None  # the real native search
-except ImportError:  # until agent.search lands: the stand-in of the test helpers
-    from selfplay_standin import StandInSearch as SEARCH
+SEARCH = None  # search_factory: None = the real native agent.search.BatchedSearch
 
 
 @pytest.fixture(autouse=True)
@@ -218,9 +214,6 @@ def test_worker_processes_feed_the_learner_and_a_killed_worker_is_restarted(tmp_
 
 def test_ray_actors_feed_the_learner(tmp_path):
     ray = pytest.importorskip("ray")
-    import selfplay_standin
-
-    ray.cloudpickle.register_pickle_by_value(selfplay_standin)  # the actors cannot import tests/
     cfg = tiny_config(tmp_path, workers=2, games_per_worker=4, steps=4, evaluation="none")
     try:
         summary = run_selfplay(cfg, progress=False, search_factory=SEARCH, ray_address="local")

@@ -118,7 +118,8 @@ class BatchedSearch:
     """Trees of `num_games` games searched together, one evaluator call per round of leaves.
 
     evaluator: anything with evaluate(features [B, C, N, N]) -> (logits [B, N*N+1], value [B])
-    (agent.evaluator). komi is that of the boards given to reset(); it is checked there.
+    (agent.evaluator). komi is that of the boards given to reset(). feature_set "none" writes no
+    planes (C = 0): the tree alone, for measurements with an evaluator that reads nothing.
     """
 
     def __init__(self, evaluator, board_size: int, komi: float, feature_set: str,

@@ -11,8 +11,8 @@ OpenSpiel's Python MCTS (open_spiel.python.algorithms.mcts.MCTSBot) with a trivi
 (uniform prior, zero value). OpenSpiel's UCT tries every unvisited child first, so komi runs
 with the same tree shape ("breadth": unvisited children valued at the parent's value + 1) and
 with its own default (first-play urgency: parent's value - 0.25, which with zero values grows
-long narrow lines); with the default "extended" input planes and with the 4 "basic" planes
-(the planes are written for every leaf either way). For reference, OpenSpiel's all-C++
+long narrow lines); with no input planes at all (the tree alone: like OpenSpiel's trivial
+evaluator, nothing reads an observation), the 4 "basic" planes and the default 30 "extended". For reference, OpenSpiel's all-C++
 MCTSBot with one random rollout per leaf (it cannot take an evaluator from Python).
 
 network: network playouts per second on 19x19 with a random 6-block x 64-filter network (the
@@ -113,10 +113,11 @@ def tree(args) -> None:
         print(f"\n{size}x{size}: OpenSpiel Python MCTS, trivial evaluator: {peer_text} sims/s"
               + (f"; OpenSpiel C++ MCTS, 1 random rollout: {cpp:,.0f}" if cpp else ""))
         for shape, fpu in (("breadth", -1.0), ("default", 0.25)):
-            for feature_set in ("extended", "basic"):
+            for feature_set in ("none", "basic", "extended"):
                 rate = komi_tree_rate(size, feature_set, fpu, args.seconds)
                 ratio = f" = {rate / peer:.0f}x OpenSpiel Python" if peer else ""
-                print(f"  komi BatchedSearch, {shape:7} tree, {feature_set:8} planes: {rate:>10,.0f} sims/s{ratio}")
+                planes = "no planes (tree alone)" if feature_set == "none" else f"{feature_set} planes"
+                print(f"  komi BatchedSearch, {shape:7} tree, {planes:22}: {rate:>10,.0f} sims/s{ratio}")
 
 
 # ---------------------------------------------------------------- with the network

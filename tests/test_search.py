@@ -356,3 +356,14 @@ def test_no_pass_before_keeps_early_passes_out_of_the_tree():
     for m in (0, 24, 4, 20):
         late.play(m)
     assert search_position(late, UniformEvaluator(), config=cfg).prior[25] > 0  # move 4: passing allowed
+
+
+def test_a_search_without_planes_gives_the_same_tree():
+    board = board_from(SAVE_THE_GROUP, komi=-12.0, max_moves=2)
+    results = []
+    for feature_set in ("extended", "none"):
+        search = BatchedSearch(UniformEvaluator(), 5, -12.0, feature_set, SearchConfig(visits=150), 1)
+        search.reset(0, board)
+        results.append(search.run()[0])
+    assert search._buffer.shape[1] == 0
+    np.testing.assert_array_equal(results[0].visits, results[1].visits)

@@ -40,13 +40,15 @@ int game_arg(const Search& s, int64_t g) {
 
 void bind_search(nb::module_& m) {
     nb::class_<Search>(m, "Search",
-                       "Batched PUCT search over many games (one tree each); see agent.search for the Python API.")
+                       "Batched PUCT search over many games (one tree each); see agent.search for the Python API. "
+                       "feature_set 'none' writes no planes (tree-only measurements).")
         .def("__init__",
              [](Search* self, int num_games, int size, const std::string& feature_set, float c_puct,
                 float fpu_reduction, float noise_fraction, float noise_alpha, int leaves_per_tree, int no_pass_before,
                 bool tree_reuse, uint64_t seed) {
                  SearchParams p;
-                 p.feature_set = feature_set_from_name(feature_set);
+                 p.write_planes = feature_set != "none";
+                 p.feature_set = p.write_planes ? feature_set_from_name(feature_set) : FeatureSet::Basic;
                  p.c_puct = c_puct;
                  p.fpu_reduction = fpu_reduction;
                  p.noise_fraction = noise_fraction;

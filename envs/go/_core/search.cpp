@@ -261,7 +261,8 @@ int Search::select(float* out) {
                 // Self-play forbids early passes; the tree must model the same game.
                 if (count > 1 && scratch_.move_number() < params_.no_pass_before) --count;
                 const int sym = (int)(rng_() & 7);
-                encode_board(scratch_, params_.feature_set, sym, out + pending_.size() * stride, legal, count);
+                if (params_.write_planes)
+                    encode_board(scratch_, params_.feature_set, sym, out + pending_.size() * stride, legal, count);
                 Leaf lf{g, node, sym, (int)path_store_.size(), (int)path_.size(), (int)moves_store_.size(), count};
                 path_store_.insert(path_store_.end(), path_.begin(), path_.end());
                 moves_store_.insert(moves_store_.end(), legal, legal + count);
@@ -284,14 +285,13 @@ void Search::expand(Tree& t, int node_index, const int32_t* moves, int count, co
     float mx = -1e30f;
     for (int k = 0; k < count; ++k) mx = std::max(mx, logits[map[moves[k]]]);
     const size_t first = t.edges.size();
-    t.edges.resize(first + (size_t)count);
-    Edge* edges = t.edges.data() + first;
     float sum = 0.0f;
     for (int k = 0; k < count; ++k) {
         const float p = fast_exp(logits[map[moves[k]]] - mx);
         sum += p;
-        edges[k] = Edge{(int16_t)moves[k], p, -1};
+        t.edges.push_back(Edge{(int16_t)moves[k], p, -1});
     }
+    Edge* edges = t.edges.data() + first;
     const float inv = 1.0f / sum;
     for (int k = 0; k < count; ++k) edges[k].prior *= inv;
     Node& nd = t.nodes[node_index];

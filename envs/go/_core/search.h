@@ -44,6 +44,7 @@ struct SearchParams {
     int no_pass_before = 0;          // no pass in the tree before this move number (unless forced)
     bool tree_reuse = true;
     FeatureSet feature_set = FeatureSet::Extended;
+    bool write_planes = true;        // false: no planes at all (tree-only measurements)
     uint64_t seed = 0;
 };
 
@@ -55,7 +56,7 @@ public:
     int size() const { return size_; }
     int num_moves() const { return size_ * size_ + 1; }
     int max_leaves() const { return num_games() * params_.leaves_per_tree; }
-    int planes() const { return num_planes(params_.feature_set); }
+    int planes() const { return params_.write_planes ? num_planes(params_.feature_set) : 0; }
     const SearchParams& params() const { return params_; }
 
     // Game g starts from `board` with an empty tree.

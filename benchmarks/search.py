@@ -2,7 +2,7 @@
 """Tree-search speed against the peers, measured in the same run.
 
     python benchmarks/search.py tree    [--sizes 9 19] [--seconds 5]
-    python benchmarks/search.py network [--visits 800] [--threads 1 2] [--leelaz /usr/games/leelaz]
+    python benchmarks/search.py network [--visits 800] [--threads 1 2] [--rounds 3] [--leelaz /usr/games/leelaz]
     python benchmarks/search.py games   [--minutes 5]
 
 tree: simulations per second of the tree alone (agent.search.BatchedSearch, one thread, a
@@ -184,16 +184,33 @@ def network(args) -> None:
     have_lz = weights is not None and Path(args.leelaz).is_file()
     print(f"19x19, random 6x64 networks (komi: {mflop:.0f} MFLOP per evaluation, 30 input planes; "
           f"Leela Zero: 18 planes, fc policy head), {args.visits} visits from the empty board")
+    configs = ((1, 8), (1, 16), (8, 8))
     for threads in args.threads:
         torch.set_num_threads(threads)
         peak = matmul_peak_gflops(torch.device("cpu"), 3.0)
-        lz = leelaz_rate(args.leelaz, weights, threads, args.visits) if have_lz else None
-        print(f"\nthreads {threads}: matmul peak {peak:.0f} GFLOP/s; Leela Zero 0.17 --cpu-only: "
-              + (f"{lz:.0f} playouts/s" if lz else "n/a (apt-get install leela-zero)"))
-        for games, leaves in ((1, 8), (1, 16), (8, 8)):
-            rate = komi_network_rate(net, threads, args.visits, games, leaves)
+        # This machine's speed drifts by tens of percent from minute to minute: each round runs
+        # Leela Zero and then every komi config back to back, and the ratios are per round.
+        lz_rates: list[float] = []
+        rates: dict[tuple[int, int], list[float]] = {c: [] for c in configs}
+        ratios: dict[tuple[int, int], list[float]] = {c: [] for c in configs}
+        for _ in range(args.rounds):
+            lz = leelaz_rate(args.leelaz, weights, threads, args.visits) if have_lz else None
+            if lz:
+                lz_rates.append(lz)
+            for games, leaves in configs:
+                rate = komi_network_rate(net, threads, args.visits, games, leaves)
+                rates[(games, leaves)].append(rate)
+                if lz:
+                    ratios[(games, leaves)].append(rate / lz)
+        lz_text = (f"{statistics.median(lz_rates):.0f} playouts/s (rounds: {', '.join(f'{r:.0f}' for r in lz_rates)})"
+                   if lz_rates else "n/a (apt-get install leela-zero)")
+        print(f"\nthreads {threads}: matmul peak {peak:.0f} GFLOP/s; Leela Zero 0.17 --cpu-only: {lz_text}; "
+              f"medians of {args.rounds} rounds")
+        for games, leaves in configs:
+            rate = statistics.median(rates[(games, leaves)])
             frac = rate * mflop * 1e6 / (peak * 1e9)
-            ratio = f" = {rate / lz:.2f}x Leela Zero" if lz else ""
+            r = ratios[(games, leaves)]
+            ratio = (f" = {statistics.median(r):.2f}x Leela Zero (rounds {min(r):.2f}-{max(r):.2f})" if r else "")
             print(f"  komi, {games} game(s) x {leaves:2} leaves per round: {rate:6.0f} playouts/s{ratio}, "
                   f"{100 * frac:.0f}% of the matmul peak")
 
@@ -220,6 +237,7 @@ def main() -> None:
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--leelaz", default="/usr/games/leelaz")
     p.add_argument("--lz-weights", default=None, help="Leela Zero weights file (default: a random 6x64 one)")
+    p.add_argument("--rounds", type=int, default=3, help="Leela Zero + komi runs back to back; medians reported")
     p = sub.add_parser("games")
     p.add_argument("--minutes", type=float, default=5.0)
     args = parser.parse_args()

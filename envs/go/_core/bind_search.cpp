@@ -73,7 +73,6 @@ void bind_search(nb::module_& m) {
         .def("play",
              [](Search& s, int64_t g, int64_t move) {
                  const int gi = game_arg(s, g);
-                 const Board& b = s.board(gi);
                  const int mv = (int)std::clamp<int64_t>(move, -1, 1 << 30);
                  const int status = s.play(gi, mv);
                  if (status != kLegal) raise_illegal(s.board(gi), mv, s.board(gi).to_play(), status);

@@ -93,7 +93,7 @@ int Search::play(int g, int move) {
     if (params_.tree_reuse && root.state == kExpanded && !t.root_board.is_over()) {
         for (int k = 0; k < root.num_edges; ++k) {
             const Edge& e = t.edges[(size_t)root.first_edge + k];
-            if (e.move == move) { child = e.child; break; }
+            if (e.move() == move) { child = e.child(); break; }
         }
     }
     if (child >= 0 && t.nodes[child].state == kExpanded) keep_subtree(t, child);
@@ -118,11 +118,11 @@ void Search::keep_subtree(Tree& t, int new_root) {
         nodes[new_index].first_edge = (int32_t)edges.size();
         for (int k = 0; k < old.num_edges; ++k) {
             Edge e = t.edges[(size_t)old.first_edge + k];
-            if (e.child >= 0) {
+            if (e.child() >= 0) {
                 const int c = (int)nodes.size();
-                nodes.push_back(t.nodes[e.child]);
-                queue_.emplace_back(e.child, c);
-                e.child = c;
+                nodes.push_back(t.nodes[e.child()]);
+                queue_.emplace_back(e.child(), c);
+                e.set_child(c);
             }
             edges.push_back(e);
         }
@@ -159,7 +159,7 @@ int Search::select_child(Tree& t, int node_index, int& move) {
     float best_score = -1e30f;
     for (int k = 0; k < p.num_visited; ++k) {
         const Edge& e = edges[k];
-        const Node& ch = t.nodes[e.child];
+        const Node& ch = t.nodes[e.visited_child()];
         const int n = ch.n + ch.vloss;
         float q = fpu, n_eff = 0.0f;
         if (n > 0) {
@@ -189,12 +189,14 @@ int Search::select_child(Tree& t, int node_index, int& move) {
         }
     }
     Edge& e = edges[best];
-    move = e.move;
-    if (e.child < 0) {
-        e.child = (int32_t)t.nodes.size();
-        t.nodes.emplace_back();   // p may dangle from here on
+    move = e.move();
+    int child = e.child();
+    if (child < 0) {
+        child = (int)t.nodes.size();   // below kMaxTreeNodes: select() checks before descending
+        e.set_child(child);
+        t.nodes.emplace_back();        // p may dangle from here on
     }
-    return e.child;
+    return child;
 }
 
 void Search::add_virtual_loss(Tree& t, const int* path, int len, int delta) {
@@ -228,6 +230,10 @@ int Search::select(float* out) {
             if (!t.active) continue;
             if (t.nodes[0].n >= t.target) {
                 t.active = false;
+                continue;
+            }
+            if ((int64_t)t.nodes.size() + params_.leaves_per_tree > kMaxTreeNodes) {
+                t.active = false;   // the tree is full: the run ends here for this game
                 continue;
             }
             any_active = true;
@@ -289,7 +295,7 @@ void Search::expand(Tree& t, int node_index, const int32_t* moves, int count, co
     for (int k = 0; k < count; ++k) {
         const float p = fast_exp(logits[map[moves[k]]] - mx);
         sum += p;
-        t.edges.push_back(Edge{(int16_t)moves[k], p, -1});
+        t.edges.push_back(Edge::make(moves[k], p));
     }
     Edge* edges = t.edges.data() + first;
     const float inv = 1.0f / sum;
@@ -364,11 +370,11 @@ void Search::root_stats(int g, int32_t* visits, float* prior, float* q) const {
     if (r.state != kExpanded) return;
     for (int k = 0; k < r.num_edges; ++k) {
         const Edge& e = t.edges[(size_t)r.first_edge + k];
-        prior[e.move] = e.prior;
-        if (e.child >= 0 && t.nodes[e.child].n > 0) {
-            const Node& ch = t.nodes[e.child];
-            visits[e.move] = ch.n;
-            q[e.move] = ch.w / (float)ch.n;
+        prior[e.move()] = e.prior;
+        if (e.child() >= 0 && t.nodes[e.child()].n > 0) {
+            const Node& ch = t.nodes[e.child()];
+            visits[e.move()] = ch.n;
+            q[e.move()] = ch.w / (float)ch.n;
         }
     }
 }
@@ -381,7 +387,7 @@ void Search::root_search_prior(int g, float* prior) const {
     const bool noisy = !t.noisy_prior.empty();
     for (int k = 0; k < r.num_edges; ++k) {
         const Edge& e = t.edges[(size_t)r.first_edge + k];
-        prior[e.move] = noisy ? t.noisy_prior[k] : e.prior;
+        prior[e.move()] = noisy ? t.noisy_prior[k] : e.prior;
     }
 }
 
@@ -392,7 +398,7 @@ int Search::best_child_edge(const Tree& t, int node_index) const {
     float best_p = -1.0f;
     for (int k = 0; k < nd.num_edges; ++k) {
         const Edge& e = t.edges[(size_t)nd.first_edge + k];
-        const int n = e.child >= 0 ? t.nodes[e.child].n : 0;
+        const int n = e.child() >= 0 ? t.nodes[e.child()].n : 0;
         if (n > best_n || (n == best_n && e.prior > best_p)) {
             best = nd.first_edge + k;
             best_n = n;
@@ -404,7 +410,7 @@ int Search::best_child_edge(const Tree& t, int node_index) const {
 
 int Search::best_move(int g) const {
     const int e = best_child_edge(trees_[g], 0);
-    return e < 0 ? size_ * size_ : trees_[g].edges[e].move;
+    return e < 0 ? size_ * size_ : trees_[g].edges[e].move();
 }
 
 std::vector<int> Search::principal_variation(int g, int max_len) const {
@@ -414,9 +420,9 @@ std::vector<int> Search::principal_variation(int g, int max_len) const {
     while ((int)pv.size() < max_len) {
         const int e = best_child_edge(t, node);
         if (e < 0) break;
-        const int child = t.edges[e].child;
+        const int child = t.edges[e].child();
         if (child < 0 || t.nodes[child].n == 0) break;
-        pv.push_back(t.edges[e].move);
+        pv.push_back(t.edges[e].move());
         node = child;
     }
     return pv;

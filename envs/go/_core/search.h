@@ -19,6 +19,7 @@
 // Memory: nodes and edges live in per-tree arrays; play() keeps the chosen child's subtree
 // (tree reuse) by copying it into a second pair of arrays, so a tree holds only what its
 // searches added below the current position, and the arrays' capacity is reused move after move.
+// A tree holds at most kMaxTreeNodes (4,194,303) nodes; a run stops growing a tree that is full.
 //
 // Selection cost: an unvisited child's score is fpu + U(prior), largest for the largest prior,
 // so a node keeps its visited edges first and caches its best unvisited edge; a descent then
@@ -104,11 +105,26 @@ private:
         float w = 0.0f;
         float terminal_value = 0.0f;   // for the side to move at the node (kTerminal)
     };
+    // 8 bytes: an expansion writes one edge per legal move, and on 19x19 these writes are most
+    // of a tree-only search's memory traffic. The child index and the move share one word.
     struct Edge {
-        int16_t move;
+        static constexpr int kMoveBits = 10;                    // moves 0..kMaxPoints (626 < 1024)
+        static constexpr uint32_t kMoveMask = (1u << kMoveBits) - 1;
+        static constexpr uint32_t kNoChild = (1u << (32 - kMoveBits)) - 1;
         float prior;
-        int32_t child;                 // -1 until first selected
+        uint32_t bits;                 // child << kMoveBits | move; child kNoChild until first selected
+        static Edge make(int move, float prior) { return Edge{prior, (kNoChild << kMoveBits) | (uint32_t)move}; }
+        int move() const { return (int)(bits & kMoveMask); }
+        int child() const { const uint32_t c = bits >> kMoveBits; return c == kNoChild ? -1 : (int)c; }
+        int visited_child() const { return (int)(bits >> kMoveBits); }   // an edge known to have one
+        void set_child(int c) { bits = ((uint32_t)c << kMoveBits) | (bits & kMoveMask); }
     };
+    static_assert(sizeof(Edge) == 8, "Edge should pack into 8 bytes");
+    static_assert(kMaxPoints < (1 << Edge::kMoveBits), "moves must fit in Edge::kMoveBits");
+public:
+    // Most nodes one tree holds (the child index's range); a run stops a tree that is full.
+    static constexpr int64_t kMaxTreeNodes = Edge::kNoChild;
+private:
     struct Tree {
         Board root_board;
         std::vector<Node> nodes;

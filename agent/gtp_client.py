@@ -113,16 +113,18 @@ class GTPEnginePlayer(Player):
         self.seconds_per_move = seconds_per_move
         self.client = GTPClient(argv, name=self.name, stderr_path=stderr_path)
         self.size = 19
-        # Our rules score the board as it stands (area, no dead-stone removal), so once the engine
-        # has passed it is asked for kgs-genmove_cleanup moves, which capture dead stones first.
+        # Our rules score the board as it stands (area, no dead-stone removal), so once either
+        # side has passed the engine is asked for kgs-genmove_cleanup moves, which capture dead
+        # stones before passing (else pass-pass ends the game with dead stones counted alive).
         self.can_cleanup = self.client.send("known_command kgs-genmove_cleanup").strip() == "true"
         self.has_passed = False
+        self.opponent_passed = False
 
     def reset(self, size: int, komi: float) -> None:
         from agent.gtp import format_komi
 
         self.size = size
-        self.has_passed = False
+        self.has_passed = self.opponent_passed = False
         self.client.send(f"boardsize {size}")
         self.client.send("clear_board")
         self.client.send(f"komi {format_komi(komi)}")
@@ -145,6 +147,7 @@ class GTPEnginePlayer(Player):
         from envs.go.coords import to_gtp
 
         vertex = to_gtp(move, self.size)
+        self.opponent_passed = move == self.size * self.size
         try:
             self.client.send(f"play {_color(color)} {vertex}")
         except EngineError as err:
@@ -155,7 +158,8 @@ class GTPEnginePlayer(Player):
     def genmove(self, color: int) -> int:
         from envs.go.coords import from_gtp
 
-        command = "kgs-genmove_cleanup" if self.has_passed and self.can_cleanup else "genmove"
+        cleanup = self.can_cleanup and (self.has_passed or self.opponent_passed)
+        command = "kgs-genmove_cleanup" if cleanup else "genmove"
         answer = self.client.send(f"{command} {_color(color)}", timeout=self.move_timeout)
         word = answer.split()[0].lower() if answer.split() else ""
         if word == "resign":

@@ -142,3 +142,34 @@ def test_checkpoint_of_another_board_size_is_refused_before_playing(tmp_path):
     with pytest.raises(TournamentError, match="plays 9x9, not 5x5"):
         run_tournament(specs, TournamentConfig(size=5), tmp_path / "t", progress=False)
     assert not (tmp_path / "t" / "results.json").exists()
+
+
+def test_an_engine_cleans_up_dead_stones_once_either_side_has_passed():
+    # Area scoring counts what stands on the board: after the opponent's pass, a plain genmove
+    # lets an engine pass too and leave dead stones that our count would take as alive.
+    from agent.gtp_client import GTPEnginePlayer
+
+    class Recorder:
+        def __init__(self):
+            self.sent = []
+
+        def send(self, command, timeout=None):
+            self.sent.append(command)
+            return "pass" if "genmove" in command else ""
+
+    engine = GTPEnginePlayer.__new__(GTPEnginePlayer)
+    engine.name, engine.move_timeout, engine.seconds_per_move = "e", 1.0, None
+    engine.client, engine.can_cleanup, engine.size = Recorder(), True, 9
+    engine.reset(9, 7.5)
+    engine.play(40, -1)
+    engine.genmove(1)
+    assert engine.client.sent[-1] == "genmove b"
+    engine.reset(9, 7.5)
+    engine.play(81, -1)                      # the opponent passes first
+    engine.genmove(1)
+    assert engine.client.sent[-1] == "kgs-genmove_cleanup b"
+    engine.can_cleanup = False               # an engine without the extension: plain genmove
+    engine.reset(9, 7.5)
+    engine.play(81, -1)
+    engine.genmove(1)
+    assert engine.client.sent[-1] == "genmove b"

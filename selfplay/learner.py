@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +40,6 @@ class Learner:
 
         self.cfg, self.out, self.progress, self.search_factory = cfg, out, progress, search_factory
         # By default the learner takes the cores the workers leave (no oversubscription).
-        import os
-
         threads = cfg.threads or max(1, (os.cpu_count() or 1) - cfg.workers * cfg.worker_threads)
         torch.set_num_threads(threads)
         self.device = device_of(cfg.device)

@@ -89,6 +89,8 @@ public:
     int64_t virtual_loss_total(int g) const;       // 0 whenever no backup is outstanding
     int64_t node_count(int g) const { return (int64_t)trees_[g].nodes.size(); }
     int64_t edge_count(int g) const { return (int64_t)trees_[g].edges.size(); }
+    // Most nodes one tree holds (the range of an edge's child index); select() stops a full tree.
+    static constexpr int64_t kMaxTreeNodes = (int64_t(1) << 22) - 1;
 
 private:
     enum State : uint8_t { kNew = 0, kPending = 1, kExpanded = 2, kTerminal = 3 };
@@ -108,9 +110,9 @@ private:
     // 8 bytes: an expansion writes one edge per legal move, and on 19x19 these writes are most
     // of a tree-only search's memory traffic. The child index and the move share one word.
     struct Edge {
-        static constexpr int kMoveBits = 10;                    // moves 0..kMaxPoints (626 < 1024)
+        static constexpr int kMoveBits = 32 - 22;               // moves 0..kMaxPoints (626 < 1024)
         static constexpr uint32_t kMoveMask = (1u << kMoveBits) - 1;
-        static constexpr uint32_t kNoChild = (1u << (32 - kMoveBits)) - 1;
+        static constexpr uint32_t kNoChild = (uint32_t)kMaxTreeNodes;
         float prior;
         uint32_t bits;                 // child << kMoveBits | move; child kNoChild until first selected
         static Edge make(int move, float prior) { return Edge{prior, (kNoChild << kMoveBits) | (uint32_t)move}; }
@@ -121,10 +123,6 @@ private:
     };
     static_assert(sizeof(Edge) == 8, "Edge should pack into 8 bytes");
     static_assert(kMaxPoints < (1 << Edge::kMoveBits), "moves must fit in Edge::kMoveBits");
-public:
-    // Most nodes one tree holds (the child index's range); a run stops a tree that is full.
-    static constexpr int64_t kMaxTreeNodes = Edge::kNoChild;
-private:
     struct Tree {
         Board root_board;
         std::vector<Node> nodes;

@@ -111,11 +111,13 @@ void Board::copy_from(const Board& o) {
     }
     if (superko_ != Superko::None) std::memcpy(bloom_, o.bloom_, sizeof(bloom_));
     else std::memset(bloom_, 0, sizeof(bloom_));
+    most_stones_seen_ = o.most_stones_seen_;
 }
 
 void Board::rebuild() {
     std::memset(bloom_, 0, sizeof(bloom_));
     seen_.clear();
+    most_stones_seen_ = 0;
     n_empty_ = 0;
     hash_ = 0;
     ko_point_ = -1;
@@ -202,6 +204,7 @@ void Board::superko_add(uint64_t key) {
     bloom_[b1 >> 6] |= 1ULL << (b1 & 63);
     bloom_[b2 >> 6] |= 1ULL << (b2 & 63);
     seen_.push_back(key);
+    most_stones_seen_ = std::max(most_stones_seen_, stones());
 }
 
 int Board::check(int move, int c) const {
@@ -229,7 +232,7 @@ int Board::check(int move, int c) const {
     const bool suicide = !liberty && ncap == 0;
     if (suicide && !allow_suicide_) return kSuicide;
     if (p == ko_point_ && c == ko_color_) return kKo;
-    if (superko_ != Superko::None) {
+    if (superko_ != Superko::None && (ncap > 0 || suicide || stones() + 1 <= most_stones_seen_)) {
         uint64_t h = hash_ ^ zobrist(c, p);
         for (int i = 0; i < ncap; ++i) {
             int s = caps[i];
@@ -432,21 +435,28 @@ int Board::legal_moves(int32_t* out) const {
     int k = 0;
     const int c = to_play_;
     const bool simple = superko_ == Superko::None;
+    // Without captures a move adds a stone: past the most stones ever seen, no repetition.
+    const bool above_seen = stones() + 1 > most_stones_seen_;
+    // Locals, so that the writes to `out` cannot make the compiler reload the members.
+    const int w = w_, ko = ko_point_;
+    const int8_t* color = color_;
+    const int16_t* head = head_;
+    const int16_t* libs = libs_;
+    auto captures_at = [&](int q) { return color[q] == -c && libs[head[q]] == 1; };
     for (int r = 0, m = 0; r < n_; ++r) {
-        const int8_t* row = color_ + (r + 1) * w_ + 1;
+        const int row = (r + 1) * w + 1;
         for (int col = 0; col < n_; ++col, ++m) {
-            if (row[col] != EMPTY) continue;
+            const int p = row + col;
+            if (color[p] != EMPTY) continue;
             // Fast path: an empty neighbour means no suicide; only ko/superko can forbid it.
-            const int8_t* q = row + col;
-            const bool free = q[-w_] == EMPTY || q[-1] == EMPTY || q[1] == EMPTY || q[w_] == EMPTY;
-            const int p = (int)(q - color_);
-            if (free && p != ko_point_) {
+            const bool free = color[p - w] == EMPTY || color[p - 1] == EMPTY || color[p + 1] == EMPTY ||
+                              color[p + w] == EMPTY;
+            if (free && p != ko) {
                 if (simple) { out[k++] = m; continue; }
                 // Without captures the new position's key is one XOR away: test it in the filter.
-                bool captures = false;
-                for (int d = 0; d < kDirs; ++d)
-                    captures |= q[dir_[d]] == -c && libs_[head_[p + dir_[d]]] == 1;
-                if (!captures && !superko_maybe_seen(superko_key(hash_ ^ zobrist(c, p), -c))) {
+                const bool captures = captures_at(p - w) || captures_at(p - 1) || captures_at(p + 1) ||
+                                      captures_at(p + w);
+                if (!captures && (above_seen || !superko_maybe_seen(superko_key(hash_ ^ zobrist(c, p), -c)))) {
                     out[k++] = m;
                     continue;
                 }

@@ -161,6 +161,7 @@ private:
     bool superko_maybe_seen(uint64_t key) const;   // false: certainly never seen
     bool superko_seen(uint64_t key) const;
     void superko_add(uint64_t key);
+    int stones() const { return n_ * n_ - n_empty_; }
     uint64_t superko_key(uint64_t h, int to_play) const {
         return superko_ == Superko::Situational && to_play == WHITE ? h ^ zobrist_white_to_move() : h;
     }
@@ -207,6 +208,9 @@ private:
     int hist_head_;        // slot of t-1
 
     uint64_t bloom_[128];                 // 8192-bit filter over seen superko keys
+    // Most stones of any position in seen_: a move that leaves more stones on the board than
+    // that cannot repeat a position, so legal_moves() and check() skip the superko look-up.
+    int most_stones_seen_ = 0;
     std::vector<uint64_t> seen_;          // every superko key of the game (positional/situational)
 };
 

@@ -24,11 +24,12 @@ std::vector<int32_t> symmetry_tables(int size) {
 // exp(x) for x <= 0 to about 1e-6 relative: 2^(x log2 e) with a degree-5 polynomial for the
 // fraction; a prior needs no more, and it is several times faster than expf.
 inline float fast_exp(float x) {
-    const float t = std::max(x, -80.0f) * 1.4426950409f;
-    const float fi = std::floor(t);
-    const float f = t - fi;
+    const float t = (x > -80.0f ? x : -80.0f) * 1.4426950409f;
+    const int32_t ti = (int32_t)t;                        // toward zero; t <= 0, so floor is ti or ti - 1
+    const int32_t fi = (float)ti > t ? ti - 1 : ti;
+    const float f = t - (float)fi;
     const float p = 1.0f + f * (0.69314718f + f * (0.24022651f + f * (0.05550411f + f * (0.00961813f + f * 0.00133336f))));
-    const uint32_t bits = (uint32_t)((int32_t)fi + 127) << 23;
+    const uint32_t bits = (uint32_t)(fi + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof(scale));
     return p * scale;
@@ -161,12 +162,15 @@ int Search::select_child(Tree& t, int node_index, int& move) {
         const Edge& e = edges[k];
         const Node& ch = t.nodes[e.visited_child()];
         const int n = ch.n + ch.vloss;
-        float q = fpu, n_eff = 0.0f;
+        const float u = c * (noisy ? noisy[k] : e.prior);
+        float score;
         if (n > 0) {
-            n_eff = (float)n;
-            q = (ch.w - (float)ch.vloss) / n_eff;   // a virtual visit counts as a loss
+            // q + u / (1 + n) with q = (w - vloss) / n (a virtual visit counts as a loss), one division.
+            const float nf = (float)n;
+            score = ((ch.w - (float)ch.vloss) * (1.0f + nf) + u * nf) / (nf * (1.0f + nf));
+        } else {
+            score = fpu + u;
         }
-        const float score = q + c * (noisy ? noisy[k] : e.prior) / (1.0f + n_eff);
         if (score > best_score) {
             best_score = score;
             best = k;
@@ -288,23 +292,33 @@ int Search::select(float* out) {
 
 void Search::expand(Tree& t, int node_index, const int32_t* moves, int count, const float* logits, int sym) {
     const int32_t* map = sym_.data() + (size_t)sym * num_moves();
+    float p[kMaxPoints + 1];
     float mx = -1e30f;
-    for (int k = 0; k < count; ++k) mx = std::max(mx, logits[map[moves[k]]]);
-    const size_t first = t.edges.size();
-    float sum = 0.0f;
+    int top = 0;   // the highest prior (the first of equals): the first edge select_child visits
     for (int k = 0; k < count; ++k) {
-        const float p = fast_exp(logits[map[moves[k]]] - mx);
-        sum += p;
-        t.edges.push_back(Edge::make(moves[k], p));
+        p[k] = logits[map[moves[k]]];
+        if (p[k] > mx) {
+            mx = p[k];
+            top = k;
+        }
     }
+    for (int k = 0; k < count; ++k) p[k] = fast_exp(p[k] - mx);   // branch-free: vectorised
+    float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};                         // four sums: no serial chain
+    int k4 = 0;
+    for (; k4 + 4 <= count; k4 += 4)
+        for (int j = 0; j < 4; ++j) part[j] += p[k4 + j];
+    for (; k4 < count; ++k4) part[0] += p[k4];
+    const float inv = 1.0f / ((part[0] + part[1]) + (part[2] + part[3]));
+    // The edges are written once, in one pass (they are mostly out of cache: see prefetch_edges).
+    const size_t first = t.edges.size();
+    t.edges.resize(first + (size_t)count);   // Edge's constructor writes nothing
     Edge* edges = t.edges.data() + first;
-    const float inv = 1.0f / sum;
-    for (int k = 0; k < count; ++k) edges[k].prior *= inv;
+    for (int k = 0; k < count; ++k) edges[k] = Edge::make(moves[k], p[k] * inv);
     Node& nd = t.nodes[node_index];
     nd.first_edge = (int32_t)first;
     nd.num_edges = (int16_t)count;
     nd.num_visited = 0;
-    nd.best_unvisited = -1;
+    nd.best_unvisited = (int16_t)top;
     nd.state = kExpanded;
 }
 
@@ -325,6 +339,7 @@ void Search::backup(const float* logits, const float* values, int count) {
     for (int i = 0; i < count; ++i) {
         const Leaf& lf = pending_[i];
         Tree& t = trees_[lf.game];
+        if (i + 1 < count) prefetch_edges(pending_[i + 1], lf);
         expand(t, lf.node, moves_store_.data() + lf.moves_begin, lf.moves_len, logits + (size_t)i * moves, lf.sym);
         const int* path = path_store_.data() + lf.path_begin;
         add_virtual_loss(t, path, lf.path_len, -1);
@@ -332,6 +347,16 @@ void Search::backup(const float* logits, const float* values, int count) {
         if (lf.node == 0 && t.want_noise) apply_noise(t);
     }
     pending_.clear();
+}
+
+void Search::prefetch_edges(const Leaf& next, const Leaf& current) const {
+    // Expansions append to edge arrays that are mostly out of cache: ask for the next leaf's
+    // lines (for writing) while this one is expanded. A prefetch past the end never faults.
+    const Tree& t = trees_[next.game];
+    size_t first = t.edges.size() + (next.game == current.game ? (size_t)current.moves_len : 0);
+    const char* begin = reinterpret_cast<const char*>(t.edges.data() + first);
+    const char* end = begin + (size_t)next.moves_len * sizeof(Edge);
+    for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p, 1, 3);
 }
 
 void Search::apply_noise(Tree& t) {

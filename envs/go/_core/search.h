@@ -115,7 +115,9 @@ private:
         static constexpr uint32_t kNoChild = (uint32_t)kMaxTreeNodes;
         float prior;
         uint32_t bits;                 // child << kMoveBits | move; child kNoChild until first selected
-        static Edge make(int move, float prior) { return Edge{prior, (kNoChild << kMoveBits) | (uint32_t)move}; }
+        Edge() {}                      // uninitialised: expand() writes each edge once
+        Edge(float p, uint32_t b) : prior(p), bits(b) {}
+        static Edge make(int move, float prior) { return Edge(prior, (kNoChild << kMoveBits) | (uint32_t)move); }
         int move() const { return (int)(bits & kMoveMask); }
         int child() const { const uint32_t c = bits >> kMoveBits; return c == kNoChild ? -1 : (int)c; }
         int visited_child() const { return (int)(bits >> kMoveBits); }   // an edge known to have one
@@ -151,6 +153,7 @@ private:
     void add_virtual_loss(Tree& t, const int* path, int len, int delta);
     void backup_path(Tree& t, const int* path, int len, float leaf_value);
     void expand(Tree& t, int node_index, const int32_t* moves, int count, const float* logits, int sym);
+    void prefetch_edges(const Leaf& next, const Leaf& current) const;
     void apply_noise(Tree& t);
     void keep_subtree(Tree& t, int new_root);
     static float terminal_value_of(const Board& b);

@@ -35,6 +35,21 @@ inline float fast_exp(float x) {
     return p * scale;
 }
 
+// Index of the first largest of at(k) for k in [begin, end) (begin < end). Two passes, the
+// maximum with four independent chains and then its first position, rather than one pass whose
+// every step waits for the last comparison.
+template <class At>
+inline int first_max(At at, int begin, int end) {
+    float m[4] = {at(begin), at(begin), at(begin), at(begin)};
+    int k = begin;
+    for (; k + 4 <= end; k += 4)
+        for (int j = 0; j < 4; ++j) m[j] = std::max(m[j], at(k + j));
+    for (; k < end; ++k) m[0] = std::max(m[0], at(k));
+    const float best = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+    for (k = begin; at(k) != best; ++k) {}
+    return k;
+}
+
 }  // namespace
 
 Search::Search(int num_games, int size, const SearchParams& params)
@@ -177,12 +192,9 @@ int Search::select_child(Tree& t, int node_index, int& move) {
         }
     }
     if (p.num_visited < p.num_edges) {
-        if (p.best_unvisited < 0) {
-            int b = p.num_visited;
-            for (int k = b + 1; k < p.num_edges; ++k)
-                if ((noisy ? noisy[k] : edges[k].prior) > (noisy ? noisy[b] : edges[b].prior)) b = k;
-            p.best_unvisited = (int16_t)b;
-        }
+        if (p.best_unvisited < 0)
+            p.best_unvisited = (int16_t)(noisy ? first_max([&](int k) { return noisy[k]; }, p.num_visited, p.num_edges)
+                                               : first_max([&](int k) { return edges[k].prior; }, p.num_visited, p.num_edges));
         const int b = p.best_unvisited;
         if (fpu + c * (noisy ? noisy[b] : edges[b].prior) > best_score) {
             // Its first visit: it joins the visited block.

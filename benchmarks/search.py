@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Tree-search speed against the peers, measured in the same run.
 
-    python benchmarks/search.py tree    [--sizes 9 19] [--seconds 5]
+    python benchmarks/search.py tree    [--sizes 9 19] [--rounds 3] [--seconds 2]
     python benchmarks/search.py network [--visits 800] [--threads 1 2] [--rounds 3] [--leelaz /usr/games/leelaz]
     python benchmarks/search.py games   [--minutes 5]
 
@@ -45,9 +45,9 @@ PEERS = HERE.parent.parent / "shared" / "peers"
 
 # ---------------------------------------------------------------- tree-only
 def komi_tree_rate(size: int, feature_set: str, fpu_reduction: float, seconds: float,
-                   games: int = 16, visits: int = 1000) -> float:
-    """Simulations/s of BatchedSearch with a uniform evaluator, after a warm-up run (the trees'
-    arrays keep their capacity between searches, as in self-play)."""
+                   games: int = 16, visits: int = 1000) -> tuple[float, float]:
+    """Simulations per second and per CPU-second of BatchedSearch with a uniform evaluator, after
+    a warm-up run (the trees' arrays keep their capacity between searches, as in self-play)."""
     from agent.evaluator import UniformEvaluator
     from agent.search import BatchedSearch, SearchConfig
     from envs.go import Board
@@ -56,22 +56,24 @@ def komi_tree_rate(size: int, feature_set: str, fpu_reduction: float, seconds: f
     search = BatchedSearch(UniformEvaluator(), size, 7.5, feature_set, cfg, games)
     board = Board(size)
 
-    def one_run() -> float:
+    def one_run() -> tuple[float, float]:
         for g in range(games):
             search.reset(g, board)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         search.run()
-        return games * (visits - 1) / (time.perf_counter() - t0)
+        sims = games * (visits - 1)
+        return sims / (time.perf_counter() - t0), sims / (time.process_time() - c0)
 
     one_run()
     rates, start = [], time.perf_counter()
     while len(rates) < 3 or time.perf_counter() - start < seconds:
         rates.append(one_run())
-    return statistics.median(rates)
+    return statistics.median(r[0] for r in rates), statistics.median(r[1] for r in rates)
 
 
-def openspiel_tree_rate(size: int, sims: int, reps: int, evaluator: str = "trivial") -> float | None:
-    """Simulations/s of OpenSpiel's Python MCTS (trivial evaluator) or C++ MCTS (1 rollout)."""
+def openspiel_tree_rate(size: int, sims: int, reps: int, evaluator: str = "trivial") -> tuple[float, float] | None:
+    """Simulations per second and per CPU-second of OpenSpiel's Python MCTS (trivial evaluator)
+    or C++ MCTS (1 rollout), from the empty board."""
     try:
         import pyspiel
         from open_spiel.python.algorithms import mcts
@@ -96,28 +98,51 @@ def openspiel_tree_rate(size: int, sims: int, reps: int, evaluator: str = "trivi
             rollout = pyspiel.RandomRolloutEvaluator(1, rep)
             bot = pyspiel.MCTSBot(game, rollout, 2.0, sims, 4000, False, rep, False)
         state = game.new_initial_state()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         bot.step(state)
-        rates.append(sims / (time.perf_counter() - t0))
-    return statistics.median(rates)
+        rates.append((sims / (time.perf_counter() - t0), sims / (time.process_time() - c0)))
+    return statistics.median(r[0] for r in rates), statistics.median(r[1] for r in rates)
+
+
+TREE_CONFIGS = [(shape, fpu, fs) for shape, fpu in (("breadth", -1.0), ("default", 0.25))
+                for fs in ("none", "basic", "extended")]
 
 
 def tree(args) -> None:
-    print("tree-only simulations/s, one thread, from the empty board (medians); shared machine: "
-          "compare within this run")
+    print(f"tree-only simulations/s, one thread, from the empty board. This machine's speed drifts "
+          f"from minute to minute: each of {args.rounds} rounds runs OpenSpiel and then every komi "
+          f"configuration back to back; ratios are per round, per second and per CPU-second; medians shown")
     for size in args.sizes:
         sims = 4000 if size <= 9 else 1500
-        peer = openspiel_tree_rate(size, sims, args.reps)
         cpp = openspiel_tree_rate(size, sims, args.reps, evaluator="rollout")
-        peer_text = f"{peer:,.0f}" if peer else "n/a (pip install open_spiel)"
-        print(f"\n{size}x{size}: OpenSpiel Python MCTS, trivial evaluator: {peer_text} sims/s"
-              + (f"; OpenSpiel C++ MCTS, 1 random rollout: {cpp:,.0f}" if cpp else ""))
-        for shape, fpu in (("breadth", -1.0), ("default", 0.25)):
-            for feature_set in ("none", "basic", "extended"):
-                rate = komi_tree_rate(size, feature_set, fpu, args.seconds)
-                ratio = f" = {rate / peer:.0f}x OpenSpiel Python" if peer else ""
-                planes = "no planes (tree alone)" if feature_set == "none" else f"{feature_set} planes"
-                print(f"  komi BatchedSearch, {shape:7} tree, {planes:22}: {rate:>10,.0f} sims/s{ratio}")
+        peers, rates = [], {c: [] for c in TREE_CONFIGS}
+        ratios = {c: ([], []) for c in TREE_CONFIGS}
+        for _ in range(args.rounds):
+            peer = openspiel_tree_rate(size, sims, args.reps)
+            if peer:
+                peers.append(peer)
+            for config in TREE_CONFIGS:
+                rate = komi_tree_rate(size, config[2], config[1], args.seconds)
+                rates[config].append(rate)
+                if peer:
+                    ratios[config][0].append(rate[0] / peer[0])
+                    ratios[config][1].append(rate[1] / peer[1])
+        med = lambda xs: statistics.median(xs)  # noqa: E731
+        if peers:
+            peer_text = (f"{med(p[0] for p in peers):,.0f} sims/s, {med(p[1] for p in peers):,.0f} per CPU-s "
+                         f"(rounds: {', '.join(f'{p[0]:,.0f}' for p in peers)})")
+        else:
+            peer_text = "n/a (pip install open_spiel)"
+        print(f"\n{size}x{size}: OpenSpiel Python MCTS, trivial evaluator: {peer_text}"
+              + (f"; OpenSpiel C++ MCTS, 1 random rollout: {cpp[0]:,.0f}" if cpp else ""))
+        for config in TREE_CONFIGS:
+            shape, _, feature_set = config
+            rate = med(r[0] for r in rates[config])
+            wall, cpu = ratios[config]
+            ratio = (f" = {med(wall):.0f}x OpenSpiel Python (rounds {min(wall):.0f}-{max(wall):.0f}), "
+                     f"{med(cpu):.0f}x per CPU-s" if wall else "")
+            planes = "no planes (tree alone)" if feature_set == "none" else f"{feature_set} planes"
+            print(f"  komi BatchedSearch, {shape:7} tree, {planes:22}: {rate:>10,.0f} sims/s{ratio}")
 
 
 # ---------------------------------------------------------------- with the network
@@ -230,8 +255,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("tree")
     p.add_argument("--sizes", nargs="+", type=int, default=[9, 19])
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=2.0, help="komi: seconds per configuration and round")
+    p.add_argument("--reps", type=int, default=3, help="OpenSpiel: searches per round (median)")
+    p.add_argument("--rounds", type=int, default=3, help="OpenSpiel + komi runs back to back; medians reported")
     p = sub.add_parser("network")
     p.add_argument("--visits", type=int, default=800)
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])

@@ -68,6 +68,9 @@ class SearchConfig:
     """Input planes of the network (search_position only; BatchedSearch takes it as an argument)."""
     seed: int = 0
     """Seed of the symmetries, noise, playout caps and temperature sampling."""
+    max_tree_nodes: int | None = None
+    """Most nodes one tree may hold (None: the core's limit, 4,194,303); a search that fills its
+    tree stops early with the statistics it has. Bounds memory in long analyses."""
 
     def __post_init__(self) -> None:
         for name in ("visits", "full_visits", "fast_visits"):
@@ -82,6 +85,9 @@ class SearchConfig:
             raise GoError("search: noise_fraction must be in [0, 1]")
         if self.temperature < 0:
             raise GoError("search: temperature must be >= 0")
+        if self.max_tree_nodes is not None and not 2 <= self.max_tree_nodes <= _core.Search.max_tree_nodes_limit:
+            raise GoError(f"search: max_tree_nodes must be in 2..{_core.Search.max_tree_nodes_limit}, "
+                          f"got {self.max_tree_nodes}")
 
     @property
     def full(self) -> int:
@@ -132,7 +138,8 @@ class BatchedSearch:
                                  noise_alpha=config.noise_alpha or 0.0,
                                  leaves_per_tree=config.leaves_per_tree,
                                  no_pass_before=config.no_pass_before,
-                                 tree_reuse=config.tree_reuse, seed=config.seed)
+                                 tree_reuse=config.tree_reuse, seed=config.seed,
+                                 max_tree_nodes=config.max_tree_nodes or 0)
         self.num_games = int(num_games)
         self.rng = np.random.default_rng(config.seed)
         self._buffer = np.zeros((self.core.max_leaves, self.core.planes, self.size, self.size), np.float32)

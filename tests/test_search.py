@@ -259,6 +259,24 @@ def test_tree_reuse_keeps_the_subtree_of_the_move_played():
     assert fresh.core.root_visits(0) == 0 and fresh.core.node_count(0) == 1
 
 
+def test_a_full_tree_stops_its_search_with_consistent_statistics():
+    cap = 300
+    search = BatchedSearch(NeighbourEvaluator(), 9, 7.5, "extended",
+                           SearchConfig(visits=5000, max_tree_nodes=cap), 2)
+    for g in range(2):
+        search.reset(g, Board(9))
+    for g, result in enumerate(search.run()):
+        assert cap - 8 < search.core.node_count(g) <= cap    # stopped when a round might overflow it
+        assert 1 < result.root_visits < 5000
+        assert result.visits.sum() == result.root_visits - 1
+        assert search.core.virtual_loss_total(g) == 0
+    search.play(0, search.run([0])[0].best_move)              # full, reused tree: still no overflow
+    search.run([0])
+    assert search.core.node_count(0) <= cap
+    with pytest.raises(GoError, match="max_tree_nodes"):
+        SearchConfig(max_tree_nodes=1)
+
+
 def test_memory_stays_bounded_over_a_whole_game():
     search = BatchedSearch(NeighbourEvaluator(), 7, 7.5, "extended",
                            SearchConfig(visits=64, temperature=1.0, temperature_moves=10), 2)

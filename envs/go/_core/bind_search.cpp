@@ -45,7 +45,7 @@ void bind_search(nb::module_& m) {
         .def("__init__",
              [](Search* self, int num_games, int size, const std::string& feature_set, float c_puct,
                 float fpu_reduction, float noise_fraction, float noise_alpha, int leaves_per_tree, int no_pass_before,
-                bool tree_reuse, uint64_t seed) {
+                bool tree_reuse, uint64_t seed, int64_t max_tree_nodes) {
                  SearchParams p;
                  p.write_planes = feature_set != "none";
                  p.feature_set = p.write_planes ? feature_set_from_name(feature_set) : FeatureSet::Basic;
@@ -57,12 +57,14 @@ void bind_search(nb::module_& m) {
                  p.no_pass_before = no_pass_before;
                  p.tree_reuse = tree_reuse;
                  p.seed = seed;
+                 p.max_tree_nodes = max_tree_nodes;
                  new (self) Search(num_games, size, p);
              },
              "num_games"_a, "size"_a, "feature_set"_a = "extended", "c_puct"_a = 1.5f, "fpu_reduction"_a = 0.25f,
              "noise_fraction"_a = 0.0f, "noise_alpha"_a = 0.0f, "leaves_per_tree"_a = 8, "no_pass_before"_a = 0,
              "tree_reuse"_a = true,
-             "seed"_a = 0)
+             "seed"_a = 0, "max_tree_nodes"_a = 0)
+        .def_ro_static("max_tree_nodes_limit", &Search::kMaxTreeNodes, "Most nodes one tree can hold.")
         .def_prop_ro("num_games", &Search::num_games)
         .def_prop_ro("size", &Search::size)
         .def_prop_ro("planes", &Search::planes)

@@ -67,6 +67,9 @@ Search::Search(int num_games, int size, const SearchParams& params)
     if (!(params.noise_fraction >= 0.0f && params.noise_fraction <= 1.0f))
         throw std::invalid_argument("noise_fraction must be in [0, 1]");
     if (!std::isfinite(params.noise_alpha)) throw std::invalid_argument("noise_alpha must be finite");
+    if (params_.max_tree_nodes == 0) params_.max_tree_nodes = kMaxTreeNodes;
+    if (params_.max_tree_nodes < 2 || params_.max_tree_nodes > kMaxTreeNodes)
+        throw std::invalid_argument("max_tree_nodes must be in 2.." + std::to_string(kMaxTreeNodes) + " (0: the most)");
     sym_ = symmetry_tables(size);
     trees_.resize((size_t)num_games);
     for (Tree& t : trees_) {
@@ -208,7 +211,7 @@ int Search::select_child(Tree& t, int node_index, int& move) {
     move = e.move();
     int child = e.child();
     if (child < 0) {
-        child = (int)t.nodes.size();   // below kMaxTreeNodes: select() checks before descending
+        child = (int)t.nodes.size();   // below max_tree_nodes: select() checks before descending
         e.set_child(child);
         t.nodes.emplace_back();        // p may dangle from here on
     }
@@ -248,7 +251,7 @@ int Search::select(float* out) {
                 t.active = false;
                 continue;
             }
-            if ((int64_t)t.nodes.size() + params_.leaves_per_tree > kMaxTreeNodes) {
+            if ((int64_t)t.nodes.size() + params_.leaves_per_tree > params_.max_tree_nodes) {
                 t.active = false;   // the tree is full: the run ends here for this game
                 continue;
             }

@@ -19,7 +19,8 @@
 // Memory: nodes and edges live in per-tree arrays; play() keeps the chosen child's subtree
 // (tree reuse) by copying it into a second pair of arrays, so a tree holds only what its
 // searches added below the current position, and the arrays' capacity is reused move after move.
-// A tree holds at most kMaxTreeNodes (4,194,303) nodes; a run stops growing a tree that is full.
+// A tree holds at most params.max_tree_nodes nodes (at most kMaxTreeNodes, 4,194,303); a run
+// stops growing a tree that is full, and its results stand as they are.
 //
 // Selection cost: an unvisited child's score is fpu + U(prior), largest for the largest prior,
 // so a node keeps its visited edges first and caches its best unvisited edge; a descent then
@@ -46,6 +47,7 @@ struct SearchParams {
     bool tree_reuse = true;
     FeatureSet feature_set = FeatureSet::Extended;
     bool write_planes = true;        // false: no planes at all (tree-only measurements)
+    int64_t max_tree_nodes = 0;      // a run stops growing a tree with this many nodes (0: kMaxTreeNodes)
     uint64_t seed = 0;
 };
 

@@ -324,7 +324,7 @@ void Search::expand(Tree& t, int node_index, const int32_t* moves, int count, co
         for (int j = 0; j < 4; ++j) part[j] += p[k4 + j];
     for (; k4 < count; ++k4) part[0] += p[k4];
     const float inv = 1.0f / ((part[0] + part[1]) + (part[2] + part[3]));
-    // The edges are written once, in one pass (they are mostly out of cache: see prefetch_edges).
+    // The edges are written once, in one pass: they are mostly out of cache.
     const size_t first = t.edges.size();
     t.edges.resize(first + (size_t)count);   // Edge's constructor writes nothing
     Edge* edges = t.edges.data() + first;
@@ -354,7 +354,6 @@ void Search::backup(const float* logits, const float* values, int count) {
     for (int i = 0; i < count; ++i) {
         const Leaf& lf = pending_[i];
         Tree& t = trees_[lf.game];
-        if (i + 1 < count) prefetch_edges(pending_[i + 1], lf);
         expand(t, lf.node, moves_store_.data() + lf.moves_begin, lf.moves_len, logits + (size_t)i * moves, lf.sym);
         const int* path = path_store_.data() + lf.path_begin;
         add_virtual_loss(t, path, lf.path_len, -1);
@@ -362,16 +361,6 @@ void Search::backup(const float* logits, const float* values, int count) {
         if (lf.node == 0 && t.want_noise) apply_noise(t);
     }
     pending_.clear();
-}
-
-void Search::prefetch_edges(const Leaf& next, const Leaf& current) const {
-    // Expansions append to edge arrays that are mostly out of cache: ask for the next leaf's
-    // lines (for writing) while this one is expanded. A prefetch past the end never faults.
-    const Tree& t = trees_[next.game];
-    size_t first = t.edges.size() + (next.game == current.game ? (size_t)current.moves_len : 0);
-    const char* begin = reinterpret_cast<const char*>(t.edges.data() + first);
-    const char* end = begin + (size_t)next.moves_len * sizeof(Edge);
-    for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p, 1, 3);
 }
 
 void Search::apply_noise(Tree& t) {

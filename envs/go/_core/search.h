@@ -155,7 +155,6 @@ private:
     void add_virtual_loss(Tree& t, const int* path, int len, int delta);
     void backup_path(Tree& t, const int* path, int len, float leaf_value);
     void expand(Tree& t, int node_index, const int32_t* moves, int count, const float* logits, int sym);
-    void prefetch_edges(const Leaf& next, const Leaf& current) const;
     void apply_noise(Tree& t);
     void keep_subtree(Tree& t, int new_root);
     static float terminal_value_of(const Board& b);

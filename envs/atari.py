@@ -167,6 +167,12 @@ def make_env(env_id: str, seed: int, *, training: bool, options: EnvOptions = En
         kwargs["max_episode_steps"] = options.max_episode_steps
     if family == "atari":
         kwargs["frameskip"] = 1  # AtariPreprocessing does the skip (with the max over two frames)
+        # AtariPreprocessing reads the screens it needs from the emulator itself: the frame the env
+        # returns at each of the 4 inner steps is thrown away, so let it be the cheap grayscale one
+        # (the RGB screen costs ~3x more). The ALE envs need no Gymnasium API checker either: that
+        # wrapper only adds a layer to each of those 4 inner steps.
+        kwargs["obs_type"] = "grayscale"
+        kwargs["disable_env_checker"] = True
         if options.sticky_action_prob is not None:
             kwargs["repeat_action_probability"] = options.sticky_action_prob
         env = gym.make(env_id, **kwargs)

@@ -58,14 +58,15 @@ class _TaggedFrames(gym.Env):
         return self._frame(), reward, done and not self.truncate, done and self.truncate, {}
 
 
-def _run(num_envs, capacity, stack, n_step, gamma, steps, prioritized):
+def _run(num_envs, capacity, stack, n_step, gamma, steps, prioritized, channels_last=False):
     def make(i):
         env = _TaggedFrames(i)
         return gym.wrappers.FrameStackObservation(env, stack) if stack > 1 else env
 
     envs = VectorEnv([lambda i=i: make(i) for i in range(num_envs)])
     buf = ReplayBuffer(capacity, envs.single_observation_space.shape, np.uint8, num_envs=num_envs,
-                       frame_stack=stack, n_step=n_step, gamma=gamma, prioritized=prioritized, seed=3)
+                       frame_stack=stack, n_step=n_step, gamma=gamma, prioritized=prioritized, seed=3,
+                       channels_last=channels_last)
     rng = np.random.default_rng(0)
     log = [[] for _ in range(num_envs)]  # per env: every slot the buffer should hold, in order
     obs = envs.reset(seed=0)
@@ -83,15 +84,20 @@ def _run(num_envs, capacity, stack, n_step, gamma, steps, prioritized):
     return buf, log
 
 
-@pytest.mark.parametrize("num_envs,stack,n_step,prioritized", [(1, 4, 1, False), (2, 4, 3, False),
-                                                               (3, 4, 3, True), (2, 1, 2, False)])
-def test_sampled_transitions_match_what_the_env_produced(num_envs, stack, n_step, prioritized):
+@pytest.mark.parametrize("num_envs,stack,n_step,prioritized,channels_last", [
+    (1, 4, 1, False, False), (2, 4, 3, False, False), (3, 4, 3, True, False), (2, 1, 2, False, False),
+    (1, 4, 1, False, True), (2, 4, 3, True, True), (1, 1, 3, True, False)])
+def test_sampled_transitions_match_what_the_env_produced(num_envs, stack, n_step, prioritized, channels_last):
     gamma = 0.9
     capacity = 60 * num_envs  # small: the rings wrap around several times
-    buf, log = _run(num_envs, capacity, stack, n_step, gamma, steps=300, prioritized=prioritized)
+    buf, log = _run(num_envs, capacity, stack, n_step, gamma, steps=300, prioritized=prioritized,
+                    channels_last=channels_last)
     checked = 0
     for _ in range(20):
         batch = buf.sample(32, beta=0.5)
+        if channels_last:  # [B, stack, H, W] indexing over [B, H, W, stack] memory
+            assert batch.obs.transpose(0, 2, 3, 1).flags.c_contiguous
+            assert batch.next_obs.transpose(0, 2, 3, 1).flags.c_contiguous
         for j, idx in enumerate(batch.indices):
             e, s = divmod(int(idx), buf.cap)
             pos = int(buf.count[e]) - 1 - ((int(buf.count[e]) - 1 - s) % buf.cap)

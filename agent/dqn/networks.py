@@ -154,9 +154,11 @@ class QNetwork(nn.Module):
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, A, atoms]: Q-values (atoms = 1) or per-action atom logits (C51)."""
-        if self.channels_last:  # change the layout while the frames are still uint8 (4x less to move)
+        if self.channels_last:  # a no-op for batches the replay already stacked channels-last
             obs = obs.contiguous(memory_format=torch.channels_last)
-        x = obs.float() * self.spec.obs_scale if self.spec.obs_scale != 1.0 else obs.float()
+        x = obs.float()
+        if self.spec.obs_scale != 1.0:
+            x = x.mul_(self.spec.obs_scale) if x is not obs else x * self.spec.obs_scale
         x = self._run_torso(x)
         adv = self.advantage(x) if self.spec.noisy else F.linear(x, self.advantage.weight, self.advantage.bias)
         adv = adv.view(-1, self.spec.num_actions, self.spec.atoms)

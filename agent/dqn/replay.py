@@ -70,13 +70,16 @@ class ReplayBuffer:
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: np.dtype, *,
                  num_envs: int = 1, frame_stack: int = 1, n_step: int = 1, gamma: float = 0.99,
                  prioritized: bool = False, alpha: float = 0.5, priority_eps: float = 1e-6,
-                 seed: int = 0):
+                 seed: int = 0, channels_last: bool = False):
         if frame_stack > 1 and obs_shape[0] != frame_stack:
             raise ValueError(f"obs_shape {obs_shape} does not start with frame_stack={frame_stack}")
         self.cap = capacity // num_envs
         if self.cap <= n_step + frame_stack + 1:
             raise ValueError(f"replay capacity {capacity} is too small for {num_envs} envs")
         self.num_envs, self.frame_stack, self.n_step, self.gamma = num_envs, frame_stack, n_step, gamma
+        # Stacks are laid out [B, H, W, stack] in memory (still indexed [B, stack, H, W]): what a
+        # channels-last network reads, saving it a slow uint8 transposition of every batch.
+        self.channels_last = channels_last and frame_stack > 1
         self.obs_shape = tuple(obs_shape)
         frame_shape = self.obs_shape[1:] if frame_stack > 1 else self.obs_shape
         shape = (num_envs, self.cap)
@@ -105,6 +108,14 @@ class ReplayBuffer:
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
             truncated: np.ndarray, final_obs: dict[int, np.ndarray]) -> None:
         """Records one vector step: ``obs`` [E, ...] is the observation the ``actions`` [E] were taken in."""
+        if self.num_envs == 1:  # the common case, with scalar indexing (a tenth of the time)
+            done = bool(terminated[0]) or bool(truncated[0])
+            self._write_one(self._frame(obs)[0], actions[0], rewards[0], bool(terminated[0]), done,
+                            bool(self.next_first[0]), True)
+            if done:
+                self._write_one(self._frame(final_obs[0][None])[0], 0, 0.0, False, False, False, False)
+            self.next_first[0] = done
+            return
         envs = np.arange(self.num_envs)
         ended = np.asarray(terminated) | np.asarray(truncated)
         self._write(envs, self._frame(obs), actions, rewards, terminated, ended, self.next_first, True)
@@ -139,6 +150,34 @@ class ReplayBuffer:
             if ready_ok.any():
                 self.tree.update(envs[ready_ok] * self.cap + ready[ready_ok], self.max_priority ** self.alpha)
 
+    def _write_one(self, frame, action, reward, terminated, ended, first, is_start) -> None:
+        """``_write`` for a single stream (env 0), the same bookkeeping with Python scalars."""
+        cap = self.cap
+        pos = int(self.count[0])
+        slot = pos % cap
+        self.frames[0, slot] = frame
+        self.actions[0, slot] = action
+        self.rewards[0, slot] = reward
+        self.terminated[0, slot] = terminated
+        self.ended[0, slot] = ended
+        self.first[0, slot] = first
+        self.is_start[0, slot] = is_start
+        self.count[0] = pos + 1
+        lost = (pos + self.frame_stack - 1) % cap
+        ready_pos = pos - self.n_step
+        ready = ready_pos % cap
+        ready_ok = (ready_pos >= 0 and bool(self.is_start[0, ready])
+                    and ready_pos > pos - cap + self.frame_stack - 1)
+        self.valid[0, slot] = False
+        self.valid[0, lost] = False
+        if ready_ok:
+            self.valid[0, ready] = True
+        if self.tree is not None:
+            self.tree.update(np.array([slot]), 0.0)
+            self.tree.update(np.array([lost]), 0.0)
+            if ready_ok:
+                self.tree.update(np.array([ready]), self.max_priority ** self.alpha)
+
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
         """A minibatch: uniform, or proportional to priority^α with IS weights (N·P(i))^-β / max."""
         if not self.valid.any():
@@ -167,6 +206,12 @@ class ReplayBuffer:
 
     def _gather(self, idx: np.ndarray, weights: np.ndarray) -> Batch:
         e, s = idx // self.cap, idx % self.cap
+        if self.n_step == 1:  # n_step_returns' arithmetic for one step, without the [B, n] arrays
+            terminated = self.terminated[e, s]
+            discounts = np.where(terminated, np.float32(0.0), np.float32(self.gamma))
+            return Batch(obs=self._stack(e, s), actions=self.actions[e, s], returns=self.rewards[e, s],
+                         discounts=discounts, next_obs=self._stack(e, (s + 1) % self.cap),
+                         weights=weights, indices=idx)
         window = (s[:, None] + np.arange(self.n_step)) % self.cap
         returns, discounts, steps = n_step_returns(
             self.rewards[e[:, None], window], self.ended[e[:, None], window],
@@ -178,7 +223,11 @@ class ReplayBuffer:
     def _stack(self, e: np.ndarray, s: np.ndarray) -> np.ndarray:
         if self.frame_stack == 1:
             return self.frames[e, s]
-        out = np.empty((len(e), self.frame_stack) + self.frames.shape[2:], self.frames.dtype)
+        if self.channels_last:
+            out = np.empty((len(e),) + self.frames.shape[2:] + (self.frame_stack,),
+                           self.frames.dtype).transpose(0, 3, 1, 2)
+        else:
+            out = np.empty((len(e), self.frame_stack) + self.frames.shape[2:], self.frames.dtype)
         cur = s.copy()
         out[:, -1] = self.frames[e, cur]
         for k in range(2, self.frame_stack + 1):

@@ -168,7 +168,7 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
     replay = ReplayBuffer(cfg.buffer_size, obs_shape, envs.single_observation_space.dtype,
                           num_envs=cfg.num_envs, frame_stack=cfg.frame_stack if family == "atari" else 1,
                           n_step=cfg.n_step, gamma=cfg.gamma, prioritized=cfg.prioritized,
-                          alpha=cfg.per_alpha, seed=cfg.seed)
+                          alpha=cfg.per_alpha, seed=cfg.seed, channels_last=online.channels_last)
 
     global_step, episodes, learn_from = 0, [], cfg.learning_starts
     if start is not None:
@@ -214,7 +214,8 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
             if cfg.noisy:
                 online.reset_noise()
             with torch.inference_mode():
-                greedy = online(torch.as_tensor(obs, device=device)).argmax(dim=1).cpu().numpy()
+                greedy = online(to_tensor(obs)).argmax(dim=1)
+            greedy = greedy.numpy() if device.type == "cpu" else greedy.cpu().numpy()
             actions = np.where(explore, actions, greedy)
         t1 = time.perf_counter()
 

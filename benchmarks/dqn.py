@@ -46,7 +46,7 @@ def run_komi(name: str, threads: int, steps: int) -> dict:
         env_id=s["env"], total_steps=steps, learning_rate=s["learning_rate"], batch_size=s["batch_size"],
         buffer_size=s["buffer_size"], learning_starts=s["learning_starts"], gamma=s["gamma"],
         target_update=s["target_update_interval"], tau=1.0, train_frequency=s["train_freq"],
-        gradient_steps=s["gradient_steps"], exploration_fraction=s["exploration_fraction"],
+        gradient_steps=s["gradient_steps"], exploration_fraction=s["exploration_fraction"], anneal_lr=False,
         eps_start=1.0, eps_end=s["exploration_final_eps"], hidden=tuple(s.get("net_arch", (256, 256))),
         double=False, dueling=False, prioritized=False, n_step=1, noisy=False, atoms=1, adam_eps=1e-8,
         max_grad_norm=10.0, loss="huber", torch_threads=threads, checkpoint_every=10**12,
@@ -58,6 +58,7 @@ def run_komi(name: str, threads: int, steps: int) -> dict:
     total = t.total()
     out = _phases(steps, s["learning_starts"], r.seconds, r.seconds_before_learning)
     out.update(lib="komi", cpu_s=round(cpu, 1), steps_per_cpu_s=round(steps / cpu, 1), updates=r.updates,
+               threads_used=r.threads,
                time_split={k: round(getattr(t, k) / total, 3)
                            for k in ("env", "act", "replay_add", "replay_sample", "update")},
                ms_per_update=round(1e3 * (t.update + t.replay_sample) / max(r.updates, 1), 3),

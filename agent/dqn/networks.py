@@ -152,20 +152,24 @@ class QNetwork(nn.Module):
                 x = x.flatten(m.start_dim, m.end_dim)
         return x
 
-    def logits(self, obs: torch.Tensor) -> torch.Tensor:
-        """[B, A, atoms]: Q-values (atoms = 1) or per-action atom logits (C51)."""
+    def _features(self, obs: torch.Tensor) -> torch.Tensor:
         if self.channels_last:  # a no-op for batches the replay already stacked channels-last
             obs = obs.contiguous(memory_format=torch.channels_last)
         x = obs.float()
         if self.spec.obs_scale != 1.0:
             x = x.mul_(self.spec.obs_scale) if x is not obs else x * self.spec.obs_scale
-        x = self._run_torso(x)
-        adv = self.advantage(x) if self.spec.noisy else F.linear(x, self.advantage.weight, self.advantage.bias)
-        adv = adv.view(-1, self.spec.num_actions, self.spec.atoms)
+        return self._run_torso(x)
+
+    def _head(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return layer(x) if self.spec.noisy else F.linear(x, layer.weight, layer.bias)
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """[B, A, atoms]: Q-values (atoms = 1) or per-action atom logits (C51)."""
+        x = self._features(obs)
+        adv = self._head(self.advantage, x).view(-1, self.spec.num_actions, self.spec.atoms)
         if self.value is None:
             return adv
-        value = self.value(x) if self.spec.noisy else F.linear(x, self.value.weight, self.value.bias)
-        return value.view(-1, 1, self.spec.atoms) + adv - adv.mean(dim=1, keepdim=True)
+        return self._head(self.value, x).view(-1, 1, self.spec.atoms) + adv - adv.mean(dim=1, keepdim=True)
 
     def q_values(self, logits: torch.Tensor) -> torch.Tensor:
         """[B, A] expected Q-values from ``logits`` [B, A, atoms]."""
@@ -175,7 +179,13 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, A] Q-values."""
-        return self.q_values(self.logits(obs))
+        if self.spec.atoms > 1:
+            return self.q_values(self.logits(obs))
+        x = self._features(obs)  # as logits(), without the atoms axis
+        adv = self._head(self.advantage, x)
+        if self.value is None:
+            return adv
+        return self._head(self.value, x) + adv - adv.mean(dim=1, keepdim=True)
 
     def reset_noise(self) -> None:
         for m in self.modules():

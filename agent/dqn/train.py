@@ -75,6 +75,8 @@ class TrainResult:
     """Wall-clock seconds until the first gradient step (None if there was none)."""
     steps_before_learning: int | None = None
     """Environment steps done in this process before the first gradient step."""
+    threads: int = 1
+    """Intra-op threads the loop ran with (``pick_threads``: 1 or the torch_threads cap)."""
 
 
 class OptimizerStep:
@@ -130,6 +132,36 @@ class OptimizerStep:
                            maximize=False, grad_scale=None, found_inf=None)
 
 
+def pick_threads(net: QNetwork, cfg: DQNConfig, cap: int, repeats: int = 3) -> int:
+    """The intra-op thread count, 1 or ``cap``, that runs this network's updates faster (wall clock).
+
+    ``torch_threads`` is a cap: small networks (and any network on a busy machine, where a second
+    thread waits for a core at every parallel region) run slower with more threads. A copy of the
+    network does ``repeats`` forward/backward passes on a zero batch of the run's size with each
+    count; neither the run's weights nor its random streams are touched.
+    """
+    probe = copy.deepcopy(net)
+    obs = torch.zeros((cfg.batch_size,) + tuple(net.spec.obs_shape))
+    actions = torch.zeros(cfg.batch_size, dtype=torch.long)
+
+    def update() -> None:
+        with torch.no_grad():
+            probe.logits(obs)
+        probe(obs).gather(1, actions[:, None]).sum().backward()
+
+    best, best_time = 1, float("inf")
+    for n in (1, cap):
+        torch.set_num_threads(n)
+        update()  # warm-up (allocations, oneDNN primitives)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            update()
+        elapsed = time.perf_counter() - t0
+        if elapsed < best_time * 0.9:  # more threads must pay clearly
+            best, best_time = n, elapsed
+    return best
+
+
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
     """Linear interpolation from start to end over duration, then end."""
     if duration <= 0:
@@ -170,6 +202,8 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
                           n_step=cfg.n_step, gamma=cfg.gamma, prioritized=cfg.prioritized,
                           alpha=cfg.per_alpha, seed=cfg.seed, channels_last=online.channels_last)
 
+    if device.type == "cpu" and torch.get_num_threads() > 1:
+        torch.set_num_threads(pick_threads(online, cfg, torch.get_num_threads()))
     global_step, episodes, learn_from = 0, [], cfg.learning_starts
     if start is not None:
         global_step, episodes, learn_from = _restore(start, run_dir, online, target, optimizer, replay, rng)
@@ -337,7 +371,8 @@ def train(cfg: DQNConfig, run_dir: str | os.PathLike, *, resume: bool = False, p
                        timings=timings, steps_per_second=(global_step - steps_at_start) / max(seconds, 1e-9),
                        updates=updates, seconds=seconds, cpu_seconds=cpu_seconds,
                        seconds_before_learning=first_update_at and first_update_at[0],
-                       steps_before_learning=first_update_at and first_update_at[1])
+                       steps_before_learning=first_update_at and first_update_at[1],
+                       threads=torch.get_num_threads())
 
 
 def _writer(run_dir: Path, cfg: DQNConfig):

@@ -96,6 +96,46 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+class DirectAtariPreprocessing(gym.wrappers.AtariPreprocessing):
+    """Gymnasium's AtariPreprocessing, whose 4 inner frames call the emulator directly.
+
+    When the wrapped env is a plain ``AtariEnv`` with frame skip 1 (under Gymnasium's
+    ``OrderEnforcing`` only), each inner frame is exactly the ``ale.act`` and the terminal and
+    truncation checks that ``AtariEnv.step`` does: the same rewards, screens, flags and final
+    ``info``, without a wrapper call, a screen copy and an info dict per frame (20% of an agent
+    step). Anything else (a time limit below, life-loss terminals here, RGB) uses the original.
+    """
+
+    def __init__(self, env: gym.Env, **kwargs):
+        super().__init__(env, **kwargs)
+        from ale_py.env import AtariEnv
+
+        inner = env.env if type(env) is gym.wrappers.OrderEnforcing else None
+        self._direct = (type(inner) is AtariEnv and not inner.continuous and inner._frameskip == 1
+                        and self.grayscale_obs and not self.terminal_on_life_loss)
+
+    def step(self, action):
+        if not self._direct:
+            return super().step(action)
+        atari = self.env.unwrapped
+        ale, action_idx = atari.ale, atari._action_set[action]
+        total_reward, terminated, truncated = 0.0, False, False
+        for t in range(self.frame_skip):
+            reward = 0.0
+            reward += ale.act(action_idx, 1.0)
+            terminated = ale.game_over(with_truncation=False)
+            truncated = ale.game_truncated()
+            total_reward += reward
+            self.game_over = terminated
+            if terminated or truncated:
+                break
+            if t == self.frame_skip - 2:
+                ale.getScreenGrayscale(self.obs_buffer[1])
+            elif t == self.frame_skip - 1:
+                ale.getScreenGrayscale(self.obs_buffer[0])
+        return self._get_obs(), total_reward, terminated, truncated, atari._get_info()
+
+
 class FireOnReset(gym.Wrapper):
     """Presses FIRE after each reset, for games that wait for it (Breakout, Pong...)."""
 
@@ -176,9 +216,8 @@ def make_env(env_id: str, seed: int, *, training: bool, options: EnvOptions = En
         if options.sticky_action_prob is not None:
             kwargs["repeat_action_probability"] = options.sticky_action_prob
         env = gym.make(env_id, **kwargs)
-        env = gym.wrappers.AtariPreprocessing(env, noop_max=options.noop_max, frame_skip=4,
-                                              screen_size=84, grayscale_obs=True,
-                                              terminal_on_life_loss=False, scale_obs=False)
+        env = DirectAtariPreprocessing(env, noop_max=options.noop_max, frame_skip=4, screen_size=84,
+                                       grayscale_obs=True, terminal_on_life_loss=False, scale_obs=False)
         env = gym.wrappers.RecordEpisodeStatistics(env)
         if training and options.terminal_on_life_loss:
             env = LifeLossTerminal(env)

@@ -79,3 +79,30 @@ def test_atari_protocol_shapes_and_training_only_wrappers():
         assert not term or eval_env.unwrapped.ale.lives() == 0
         if term or trunc:
             break
+
+
+@needs_ale
+@pytest.mark.parametrize("env_id", ["PongNoFrameskip-v4", "ALE/Breakout-v5"])
+def test_direct_frame_skip_matches_gymnasium_preprocessing(env_id):
+    import gymnasium as gym
+
+    from envs.atari import DirectAtariPreprocessing
+
+    def make(cls):
+        env = gym.make(env_id, frameskip=1, obs_type="grayscale", disable_env_checker=True)
+        return cls(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True,
+                   terminal_on_life_loss=False, scale_obs=False)
+
+    direct, reference = make(DirectAtariPreprocessing), make(gym.wrappers.AtariPreprocessing)
+    assert direct._direct
+    for env in (direct, reference):
+        env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(600):  # sticky actions (v5) draw from each emulator's own seeded generator
+        action = int(rng.integers(direct.action_space.n))
+        a, b = direct.step(action), reference.step(action)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+        if a[2] or a[3]:
+            for env in (direct, reference):
+                env.reset(seed=6)

@@ -106,12 +106,12 @@ class OptimizerStep:
         for p in params:
             p.grad = None
         loss.backward()
-        grads = [p.grad for p in params]
-        if self.max_grad_norm > 0:
+        grads = [p.grad for p in params if p.grad is not None]  # as clip_grad_norm_ does
+        if self.max_grad_norm > 0 and grads:
             total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
             clip_coef = self.max_grad_norm / (total + 1e-6)
             torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
-        if not self.direct or any(g is None for g in grads) or len(self.optimizer.state) < len(params):
+        if not self.direct or len(grads) < len(params) or len(self.optimizer.state) < len(params):
             self.optimizer.step()  # also the first step, which creates the optimizer state
             self._state = None
             return

@@ -93,7 +93,8 @@ class OptimizerStep:
         self.params = [p for p in net.parameters() if p.requires_grad]
         self.optimizer, self.max_grad_norm = optimizer, float(max_grad_norm)
         group = optimizer.param_groups[0]
-        self.direct = (type(optimizer) is torch.optim.Adam
+        self._fused_adam = getattr(torch, "_fused_adam_", None)   # private: a torch may lack or change it
+        self.direct = (type(optimizer) is torch.optim.Adam and self._fused_adam is not None
                        and len(optimizer.param_groups) == 1 and group["fused"]
                        and not (group["amsgrad"] or group["maximize"] or group["differentiable"]
                                 or group["capturable"] or group.get("decoupled_weight_decay", False))
@@ -127,36 +128,52 @@ class OptimizerStep:
         group = self.optimizer.param_groups[0]
         beta1, beta2 = group["betas"]
         torch._foreach_add_(steps, 1)
-        torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=group["lr"],
-                           beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
-                           maximize=False, grad_scale=None, found_inf=None)
+        try:
+            self._fused_adam(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=group["lr"],
+                             beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+                             maximize=False, grad_scale=None, found_inf=None)
+        except (TypeError, RuntimeError):  # a torch whose private kernel differs: the public path from now on
+            torch._foreach_add_(steps, -1)
+            self.direct, self._state = False, None
+            self.optimizer.step()
 
 
-def pick_threads(net: QNetwork, cfg: DQNConfig, cap: int, repeats: int = 3) -> int:
-    """The intra-op thread count, 1 or ``cap``, that runs this network's updates faster (wall clock).
+def pick_threads(net: QNetwork, cfg: DQNConfig, cap: int, repeats: int = 3, min_seconds: float = 0.25) -> int:
+    """The intra-op thread count, 1 or ``cap``, that runs this network's share of the loop faster
+    (wall clock).
 
     ``torch_threads`` is a cap: small networks (and any network on a busy machine, where a second
     thread waits for a core at every parallel region) run slower with more threads. A copy of the
-    network does ``repeats`` forward/backward passes on a zero batch of the run's size with each
-    count; neither the run's weights nor its random streams are touched.
+    network does ``repeats`` rounds (and at least ``min_seconds`` of them) of the loop's network
+    work on zero inputs with each count: the greedy actions of ``train_frequency`` steps (a batch
+    of ``num_envs``) and ``gradient_steps`` forward/backward passes of the run's batch size.
+    Acting counts: a second thread can speed up the updates of a small network and still slow the
+    loop, whose single-observation forward passes it only burdens. Neither the run's weights nor
+    its random streams are touched.
     """
     probe = copy.deepcopy(net)
     obs = torch.zeros((cfg.batch_size,) + tuple(net.spec.obs_shape))
+    act_obs = torch.zeros((cfg.num_envs,) + tuple(net.spec.obs_shape))
     actions = torch.zeros(cfg.batch_size, dtype=torch.long)
 
     def update() -> None:
-        with torch.no_grad():
-            probe.logits(obs)
-        probe(obs).gather(1, actions[:, None]).sum().backward()
+        for _ in range(cfg.train_frequency):
+            with torch.inference_mode():
+                probe(act_obs).argmax(dim=1)
+        for _ in range(cfg.gradient_steps):
+            with torch.no_grad():
+                probe.logits(obs)
+            probe(obs).gather(1, actions[:, None]).sum().backward()
 
     best, best_time = 1, float("inf")
     for n in (1, cap):
         torch.set_num_threads(n)
         update()  # warm-up (allocations, oneDNN primitives)
-        t0 = time.perf_counter()
-        for _ in range(repeats):
+        t0, done = time.perf_counter(), 0
+        while done < repeats or time.perf_counter() - t0 < min_seconds:
             update()
-        elapsed = time.perf_counter() - t0
+            done += 1
+        elapsed = (time.perf_counter() - t0) / done
         if elapsed < best_time * 0.9:  # more threads must pay clearly
             best, best_time = n, elapsed
     return best

@@ -67,13 +67,29 @@ def run_komi(name: str, threads: int, steps: int) -> dict:
     return out
 
 
+def sb3_minatar_torso():
+    """An SB3 features extractor with the MinAtar paper's torso, the same as komi's "minatar" one."""
+    import torch.nn as nn
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    class SmallCNN(BaseFeaturesExtractor):
+        def __init__(self, space, features_dim=128):
+            super().__init__(space, features_dim)
+            c, h, w = space.shape
+            self.net = nn.Sequential(nn.Conv2d(c, 16, 3, 1), nn.ReLU(), nn.Flatten(),
+                                     nn.Linear(16 * (h - 2) * (w - 2), features_dim), nn.ReLU())
+
+        def forward(self, x):
+            return self.net(x.float())
+
+    return SmallCNN
+
+
 def run_sb3(name: str, threads: int, steps: int) -> dict:
     import gymnasium as gym
     import torch
-    import torch.nn as nn
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
     torch.set_num_threads(threads)
     s = SETTINGS[name]
@@ -96,19 +112,9 @@ def run_sb3(name: str, threads: int, steps: int) -> dict:
     elif name == "minatar":
         from envs.atari import make_env
 
-        class SmallCNN(BaseFeaturesExtractor):  # the same torso as komi's "minatar" one
-            def __init__(self, space, features_dim=128):
-                super().__init__(space, features_dim)
-                c, h, w = space.shape
-                self.net = nn.Sequential(nn.Conv2d(c, 16, 3, 1), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(16 * (h - 2) * (w - 2), features_dim), nn.ReLU())
-
-            def forward(self, x):
-                return self.net(x.float())
-
         env = make_env(s["env"], 0, training=True)
         model = DQN("CnnPolicy", env, seed=0, device="cpu",
-                    policy_kwargs=dict(features_extractor_class=SmallCNN, net_arch=[],
+                    policy_kwargs=dict(features_extractor_class=sb3_minatar_torso(), net_arch=[],
                                        normalize_images=False), **kw)
     else:
         import ale_py

@@ -41,26 +41,15 @@ def run_komi(env_id: str, steps: int, seed: int, stem: Path) -> dict:
 def run_sb3(env_id: str, steps: int, seed: int, stem: Path) -> dict:
     import numpy as np
     import torch
-    import torch.nn as nn
+    from dqn import sb3_minatar_torso  # benchmarks/dqn.py
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
     from agent.dqn.config import PRESETS
     from envs.atari import make_env
 
     torch.set_num_threads(1)
     p = PRESETS["minatar"]
-
-    class SmallCNN(BaseFeaturesExtractor):  # the MinAtar paper's torso, as komi's "minatar" one
-        def __init__(self, space, features_dim=128):
-            super().__init__(space, features_dim)
-            c, h, w = space.shape
-            self.net = nn.Sequential(nn.Conv2d(c, 16, 3, 1), nn.ReLU(), nn.Flatten(),
-                                     nn.Linear(16 * (h - 2) * (w - 2), features_dim), nn.ReLU())
-
-        def forward(self, x):
-            return self.net(x.float())
 
     stem.with_suffix(".run").mkdir(exist_ok=True)
     log = open(stem.with_suffix(".run") / "episodes.csv", "w", newline="")
@@ -82,7 +71,8 @@ def run_sb3(env_id: str, steps: int, seed: int, stem: Path) -> dict:
                 gradient_steps=p.gradient_steps, exploration_fraction=p.exploration_fraction,
                 exploration_initial_eps=p.eps_start, exploration_final_eps=p.eps_end,
                 max_grad_norm=p.max_grad_norm,
-                policy_kwargs=dict(features_extractor_class=SmallCNN, net_arch=[], normalize_images=False))
+                policy_kwargs=dict(features_extractor_class=sb3_minatar_torso(), net_arch=[],
+                                   normalize_images=False))
     c0, t0 = time.process_time(), time.perf_counter()
     model.learn(total_timesteps=steps, callback=EpisodeLog())
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0

@@ -111,7 +111,11 @@ class DirectAtariPreprocessing(gym.wrappers.AtariPreprocessing):
         from ale_py.env import AtariEnv
 
         inner = env.env if type(env) is gym.wrappers.OrderEnforcing else None
-        self._direct = (type(inner) is AtariEnv and not inner.continuous and inner._frameskip == 1
+        # Private fields of ale-py and of the Gymnasium wrapper: another version without them
+        # simply takes the original path.
+        self._direct = (type(inner) is AtariEnv and not getattr(inner, "continuous", True)
+                        and getattr(inner, "_frameskip", None) == 1 and hasattr(inner, "_action_set")
+                        and hasattr(inner, "_get_info") and hasattr(self, "obs_buffer")
                         and self.grayscale_obs and not self.terminal_on_life_loss)
 
     def step(self, action):
@@ -121,11 +125,9 @@ class DirectAtariPreprocessing(gym.wrappers.AtariPreprocessing):
         ale, action_idx = atari.ale, atari._action_set[action]
         total_reward, terminated, truncated = 0.0, False, False
         for t in range(self.frame_skip):
-            reward = 0.0
-            reward += ale.act(action_idx, 1.0)
+            total_reward += ale.act(action_idx, 1.0)
             terminated = ale.game_over(with_truncation=False)
             truncated = ale.game_truncated()
-            total_reward += reward
             self.game_over = terminated
             if terminated or truncated:
                 break

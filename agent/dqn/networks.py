@@ -165,11 +165,19 @@ class QNetwork(nn.Module):
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, A, atoms]: Q-values (atoms = 1) or per-action atom logits (C51)."""
-        x = self._features(obs)
-        adv = self._head(self.advantage, x).view(-1, self.spec.num_actions, self.spec.atoms)
+        return self._dueling(self._features(obs), atoms_axis=True)
+
+    def _dueling(self, x: torch.Tensor, *, atoms_axis: bool) -> torch.Tensor:
+        """The heads on torso features: A, or V + A - mean(A) with a dueling head."""
+        adv = self._head(self.advantage, x)
+        if atoms_axis:
+            adv = adv.view(-1, self.spec.num_actions, self.spec.atoms)
         if self.value is None:
             return adv
-        return self._head(self.value, x).view(-1, 1, self.spec.atoms) + adv - adv.mean(dim=1, keepdim=True)
+        value = self._head(self.value, x)
+        if atoms_axis:
+            value = value.view(-1, 1, self.spec.atoms)
+        return value + adv - adv.mean(dim=1, keepdim=True)
 
     def q_values(self, logits: torch.Tensor) -> torch.Tensor:
         """[B, A] expected Q-values from ``logits`` [B, A, atoms]."""
@@ -181,11 +189,7 @@ class QNetwork(nn.Module):
         """[B, A] Q-values."""
         if self.spec.atoms > 1:
             return self.q_values(self.logits(obs))
-        x = self._features(obs)  # as logits(), without the atoms axis
-        adv = self._head(self.advantage, x)
-        if self.value is None:
-            return adv
-        return self._head(self.value, x) + adv - adv.mean(dim=1, keepdim=True)
+        return self._dueling(self._features(obs), atoms_axis=False)   # no atoms axis to squeeze
 
     def reset_noise(self) -> None:
         for m in self.modules():

@@ -8,14 +8,14 @@ import torch
 from agent.dqn.train import OptimizerStep
 
 
-def _run(step_fn_factory, steps: int = 5) -> list[torch.Tensor]:
+def _run(step_fn_factory, steps: int = 5, loss_scale: float = 100.0) -> list[torch.Tensor]:
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
     x, y = torch.randn(32, 4), torch.randn(32, 2)
     opt = torch.optim.Adam(net.parameters(), lr=1e-2, fused=True)
     step = step_fn_factory(net, opt)
     for _ in range(steps):
-        step(((net(x) - y) ** 2).mean() * 100)   # large gradients: the clip is active
+        step(((net(x) - y) ** 2).mean() * loss_scale)   # 100: large gradients, the clip is active
     return [p.detach().clone() for p in net.parameters()]
 
 
@@ -35,6 +35,14 @@ def test_direct_step_matches_the_public_calls():
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
+def test_direct_step_matches_when_the_clip_is_inactive():
+    # Gradient norms far under the cap: the step skips the multiply by 1 and must change nothing.
+    direct = _run(lambda net, opt: OptimizerStep(net, opt, 1.0), loss_scale=1e-3)
+    reference = _run(_reference, loss_scale=1e-3)
+    for a, b in zip(direct, reference):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_a_kernel_that_refuses_the_call_falls_back_to_the_public_path():
     def refuse(*args, **kwargs):
         raise TypeError("unexpected keyword")
@@ -48,3 +56,37 @@ def test_a_kernel_that_refuses_the_call_falls_back_to_the_public_path():
     reference = _run(_reference)
     for a, b in zip(fallback, reference):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_pick_threads_probes_a_copy_and_returns_one_of_the_two_counts(monkeypatch):
+    import time
+
+    from agent.dqn.config import PRESETS
+    from agent.dqn.networks import NetworkSpec, QNetwork
+    from agent.dqn import train as train_mod
+
+    net = QNetwork(NetworkSpec(obs_shape=(4,), num_actions=2, hidden=(8,)))
+    before = [p.detach().clone() for p in net.parameters()]
+    rng = torch.get_rng_state()
+    cfg = PRESETS["cartpole"].replace(train_frequency=1, gradient_steps=1, batch_size=4)
+    threads = torch.get_num_threads()
+    try:
+        # A clock on which every round with 2 threads takes 1 s and every round with 1 thread
+        # 2 s, except one burst of 100 s: the fastest round decides, so 2 threads win.
+        calls = {"n": 0}
+        now = {"t": 0.0}
+
+        def fake_clock():
+            calls["n"] += 1
+            if calls["n"] % 2 == 0:   # the end of a round
+                n = torch.get_num_threads()
+                now["t"] += 100.0 if calls["n"] == 4 else (1.0 if n == 2 else 2.0)
+            return now["t"]
+
+        monkeypatch.setattr(train_mod.time, "perf_counter", fake_clock)
+        assert train_mod.pick_threads(net, cfg, 2) == 2
+    finally:
+        monkeypatch.setattr(train_mod.time, "perf_counter", time.perf_counter)
+        torch.set_num_threads(threads)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert torch.equal(rng, torch.get_rng_state())

@@ -110,8 +110,11 @@ class OptimizerStep:
         grads = [p.grad for p in params if p.grad is not None]  # as clip_grad_norm_ does
         if self.max_grad_norm > 0 and grads:
             total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
-            clip_coef = self.max_grad_norm / (total + 1e-6)
-            torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
+            clip_coef = torch.clamp(self.max_grad_norm / (total + 1e-6), max=1.0)
+            # On the CPU reading the coefficient costs nothing, and when it is 1 (the norm is under
+            # the cap, the usual case) the multiply is an identity pass over every gradient.
+            if total.device.type != "cpu" or clip_coef.item() < 1.0:
+                torch._foreach_mul_(grads, clip_coef)
         if not self.direct or len(grads) < len(params) or len(self.optimizer.state) < len(params):
             self.optimizer.step()  # also the first step, which creates the optimizer state
             self._state = None
@@ -144,9 +147,11 @@ def pick_threads(net: QNetwork, cfg: DQNConfig, cap: int, repeats: int = 3, min_
 
     ``torch_threads`` is a cap: small networks (and any network on a busy machine, where a second
     thread waits for a core at every parallel region) run slower with more threads. A copy of the
-    network does ``repeats`` rounds (and at least ``min_seconds`` of them) of the loop's network
-    work on zero inputs with each count: the greedy actions of ``train_frequency`` steps (a batch
-    of ``num_envs``) and ``gradient_steps`` forward/backward passes of the run's batch size.
+    network does rounds of the loop's network work on zero inputs, alternating the two counts: the
+    greedy actions of ``train_frequency`` steps (a batch of ``num_envs``) and ``gradient_steps``
+    forward/backward passes of the run's batch size. Each count gets at least ``repeats`` rounds
+    and ``min_seconds``; its fastest round is its time, so that a burst of load from elsewhere
+    during the probe (common on shared machines) does not decide the run's thread count.
     Acting counts: a second thread can speed up the updates of a small network and still slow the
     loop, whose single-observation forward passes it only burdens. Neither the run's weights nor
     its random streams are touched.
@@ -165,18 +170,23 @@ def pick_threads(net: QNetwork, cfg: DQNConfig, cap: int, repeats: int = 3, min_
                 probe.logits(obs)
             probe(obs).gather(1, actions[:, None]).sum().backward()
 
-    best, best_time = 1, float("inf")
-    for n in (1, cap):
+    counts = (1, cap)
+    fastest = {n: float("inf") for n in counts}
+    spent = {n: 0.0 for n in counts}
+    for n in counts:  # warm-up (allocations, oneDNN primitives)
         torch.set_num_threads(n)
-        update()  # warm-up (allocations, oneDNN primitives)
-        t0, done = time.perf_counter(), 0
-        while done < repeats or time.perf_counter() - t0 < min_seconds:
+        update()
+    rounds = 0
+    while rounds < repeats or min(spent.values()) < min_seconds:
+        for n in counts:
+            torch.set_num_threads(n)
+            t0 = time.perf_counter()
             update()
-            done += 1
-        elapsed = (time.perf_counter() - t0) / done
-        if elapsed < best_time * 0.9:  # more threads must pay clearly
-            best, best_time = n, elapsed
-    return best
+            elapsed = time.perf_counter() - t0
+            fastest[n] = min(fastest[n], elapsed)
+            spent[n] += elapsed
+        rounds += 1
+    return cap if fastest[cap] < 0.9 * fastest[1] else 1  # more threads must pay clearly
 
 
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:

@@ -58,35 +58,32 @@ def test_a_kernel_that_refuses_the_call_falls_back_to_the_public_path():
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_pick_threads_probes_a_copy_and_returns_one_of_the_two_counts(monkeypatch):
-    import time
-
+def test_pick_threads_keeps_the_faster_count_through_a_load_burst_and_touches_nothing(monkeypatch):
+    from agent.dqn import train as train_mod
     from agent.dqn.config import PRESETS
     from agent.dqn.networks import NetworkSpec, QNetwork
-    from agent.dqn import train as train_mod
 
     net = QNetwork(NetworkSpec(obs_shape=(4,), num_actions=2, hidden=(8,)))
     before = [p.detach().clone() for p in net.parameters()]
     rng = torch.get_rng_state()
     cfg = PRESETS["cartpole"].replace(train_frequency=1, gradient_steps=1, batch_size=4)
+    # A clock on which every round with 2 threads takes 1 s and every round with 1 thread 2 s,
+    # except one burst of 100 s on a 2-thread round: the fastest round decides, so 2 threads win.
+    clock = {"calls": 0, "t": 0.0}
+
+    def fake_clock():
+        clock["calls"] += 1
+        if clock["calls"] % 2 == 0:   # the end of a round
+            burst = clock["calls"] == 4
+            clock["t"] += 100.0 if burst else (1.0 if torch.get_num_threads() == 2 else 2.0)
+        return clock["t"]
+
     threads = torch.get_num_threads()
+    monkeypatch.setattr(train_mod.time, "perf_counter", fake_clock)
     try:
-        # A clock on which every round with 2 threads takes 1 s and every round with 1 thread
-        # 2 s, except one burst of 100 s: the fastest round decides, so 2 threads win.
-        calls = {"n": 0}
-        now = {"t": 0.0}
-
-        def fake_clock():
-            calls["n"] += 1
-            if calls["n"] % 2 == 0:   # the end of a round
-                n = torch.get_num_threads()
-                now["t"] += 100.0 if calls["n"] == 4 else (1.0 if n == 2 else 2.0)
-            return now["t"]
-
-        monkeypatch.setattr(train_mod.time, "perf_counter", fake_clock)
         assert train_mod.pick_threads(net, cfg, 2) == 2
     finally:
-        monkeypatch.setattr(train_mod.time, "perf_counter", time.perf_counter)
+        monkeypatch.undo()
         torch.set_num_threads(threads)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
     assert torch.equal(rng, torch.get_rng_state())

@@ -170,23 +170,17 @@ def pick_threads(net: QNetwork, cfg: DQNConfig, cap: int, repeats: int = 3, min_
                 probe.logits(obs)
             probe(obs).gather(1, actions[:, None]).sum().backward()
 
-    counts = (1, cap)
-    fastest = {n: float("inf") for n in counts}
-    spent = {n: 0.0 for n in counts}
-    for n in counts:  # warm-up (allocations, oneDNN primitives)
+    for n in (1, cap):  # warm-up (allocations, oneDNN primitives)
         torch.set_num_threads(n)
         update()
-    rounds = 0
-    while rounds < repeats or min(spent.values()) < min_seconds:
-        for n in counts:
+    times: dict[int, list[float]] = {1: [], cap: []}
+    while len(times[1]) < repeats or min(sum(t) for t in times.values()) < min_seconds:
+        for n, rounds in times.items():
             torch.set_num_threads(n)
             t0 = time.perf_counter()
             update()
-            elapsed = time.perf_counter() - t0
-            fastest[n] = min(fastest[n], elapsed)
-            spent[n] += elapsed
-        rounds += 1
-    return cap if fastest[cap] < 0.9 * fastest[1] else 1  # more threads must pay clearly
+            rounds.append(time.perf_counter() - t0)
+    return cap if min(times[cap]) < 0.9 * min(times[1]) else 1  # more threads must pay clearly
 
 
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:

@@ -1,17 +1,23 @@
 """The residual policy/value network (AlphaGo Zero tower, optional KataGo global-pooling bias).
 
 Input: feature planes [B, C, N, N] float32 (from `envs.go.features.encode`).
-Output: `(policy_logits [B, N*N+1], value [B])`.
+Output of `forward`: `(policy_logits [B, N*N+1], value [B])`; `forward_heads` adds KataGo's
+auxiliary heads where the net has them (`Heads.ownership [B, N*N]`, `Heads.score [B]`).
 
 * policy_logits: unnormalised log-probabilities over the N*N points (move index = row * N + col,
   row 0 = top) followed by pass (index N*N).
 * value: tanh output in [-1, 1], the expected game outcome for the SIDE TO MOVE in the input
   position (+1 = the side to move wins, -1 = it loses). Never Black's point of view.
+* ownership (optional head): per point, the logit z of "the side to move owns this point at the
+  end" (Tromp-Taylor); the expected ownership in [-1, 1] is tanh(z / 2).
+* score (optional head): the final area margin for the side to move, komi included, divided by
+  the board side N (so 9x9 and 19x19 targets have similar ranges).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +48,11 @@ class NetworkConfig:
     """Channels of the 1x1 conv in the value head (AlphaGo Zero: 1)."""
     value_hidden: int = 256
     """Width of the hidden fully connected layer of the value head."""
+    ownership_head: bool = False
+    """KataGo's ownership head (a 1x1 conv: who owns each point at the end). False in old
+    checkpoints, which have no such head."""
+    score_head: bool = False
+    """KataGo's score head (final area margin / N, from the value head's hidden layer)."""
 
     def __post_init__(self) -> None:
         for name in ("board_size", "in_planes", "blocks", "channels", "policy_channels",
@@ -85,7 +96,7 @@ def preset(name: str, board_size: int = 19, in_planes: int = 18, **overrides) ->
         raise ValueError(f"unknown network preset {name!r}; choose from {', '.join(PRESETS)}")
     blocks, channels, gp = PRESETS[name]
     fields = dict(board_size=board_size, in_planes=in_planes, blocks=blocks, channels=channels,
-                  global_pool_every=gp)
+                  global_pool_every=gp, ownership_head=True, score_head=True)
     if overrides.get("policy_head") == "fc":
         fields["policy_channels"] = 2  # AlphaGo Zero's: the fc layer grows with these channels
     fields.update(overrides)
@@ -125,6 +136,19 @@ class ResidualBlock(nn.Module):
         return F.relu(x + self.conv2(y))
 
 
+class Heads(NamedTuple):
+    """Every output of one forward pass; None for a head the net does not have."""
+
+    policy_logits: torch.Tensor
+    """[B, N*N+1] float32, pass last."""
+    value: torch.Tensor
+    """[B] float32 in [-1, 1], for the side to move."""
+    ownership: torch.Tensor | None
+    """[B, N*N] float32 logits: the side to move owns the point (expected ownership tanh(z/2))."""
+    score: torch.Tensor | None
+    """[B] float32: final area margin for the side to move, komi included, divided by N."""
+
+
 class PolicyValueNet(nn.Module):
     """Residual tower with a policy head (N*N+1 logits, pass last) and a tanh value head.
 
@@ -149,6 +173,10 @@ class PolicyValueNet(nn.Module):
         self.value_conv = _conv_bn(c, config.value_channels, 1)
         self.value_fc1 = nn.Linear(config.value_channels * n * n, config.value_hidden)
         self.value_fc2 = nn.Linear(config.value_hidden, 1)
+        if config.ownership_head:
+            self.ownership_conv = nn.Conv2d(c, 1, 1)
+        if config.score_head:
+            self.score_fc = nn.Linear(config.value_hidden, 1)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -161,10 +189,16 @@ class PolicyValueNet(nn.Module):
         for block in self.tower:
             nn.init.zeros_(block.conv2[1].weight)
         last = [self.policy_fc] if self.config.policy_head == "fc" else [self.policy_point, self.policy_pass]
+        last += [getattr(self, name) for name in ("ownership_conv", "score_fc") if hasattr(self, name)]
         for layer in last + [self.value_fc2]:
             nn.init.normal_(layer.weight, std=0.01)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        heads = self.forward_heads(x, auxiliary=False)
+        return heads.policy_logits, heads.value
+
+    def forward_heads(self, x: torch.Tensor, auxiliary: bool = True) -> Heads:
+        """All heads of the net (ownership and score only with `auxiliary` and when present)."""
         n = self.config.board_size
         if x.dim() != 4 or x.shape[1] != self.config.in_planes or x.shape[2:] != (n, n):
             raise ValueError(f"expected features [B, {self.config.in_planes}, {n}, {n}], "
@@ -177,8 +211,14 @@ class PolicyValueNet(nn.Module):
             pooled = torch.cat([p.mean(dim=(2, 3)), p.amax(dim=(2, 3))], dim=1)
             policy_logits = torch.cat([self.policy_point(p).flatten(1), self.policy_pass(pooled)], dim=1)
         v = F.relu(self.value_conv(h)).flatten(1)
-        value = torch.tanh(self.value_fc2(F.relu(self.value_fc1(v)))).squeeze(1)
-        return policy_logits.float(), value.float()
+        hidden = F.relu(self.value_fc1(v))
+        value = torch.tanh(self.value_fc2(hidden)).squeeze(1)
+        ownership = score = None
+        if auxiliary and self.config.ownership_head:
+            ownership = self.ownership_conv(h).flatten(1).float()
+        if auxiliary and self.config.score_head:
+            score = self.score_fc(hidden).squeeze(1).float()
+        return Heads(policy_logits.float(), value.float(), ownership, score)
 
     def flops_per_position(self) -> int:
         """Multiply-adds x 2 of one forward pass (convs and linears; BN/ReLU ignored)."""

@@ -33,6 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--weight-decay", type=float, default=1e-4, help="default 1e-4")
     t.add_argument("--warmup-steps", type=int, default=200, help="default 200")
     t.add_argument("--value-weight", type=float, default=0.25, help="weight of the value MSE (default 0.25)")
+    t.add_argument("--ownership-weight", type=float, default=1.5,
+                   help="weight of the ownership loss, KataGo's target (default 1.5; 0 = off)")
+    t.add_argument("--score-weight", type=float, default=0.02, help="weight of the score loss (default 0.02)")
+    t.add_argument("--no-aux-heads", action="store_true",
+                   help="a net without the ownership and score heads (as before they existed)")
     t.add_argument("--steps", type=int, default=None, help="stop after this many steps")
     t.add_argument("--minutes", type=float, default=None,
                    help="stop after this many minutes (default 60 when --steps is not given)")
@@ -68,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         feature_set=args.feature_set,
         batch_size=args.batch_size, optimizer=args.optimizer, lr=lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, steps=args.steps, minutes=minutes,
-        value_weight=args.value_weight, val_every=args.val_every, val_positions=args.val_positions,
+        value_weight=args.value_weight, ownership_weight=args.ownership_weight,
+        score_weight=args.score_weight, aux_heads=not args.no_aux_heads, val_every=args.val_every, val_positions=args.val_positions,
         checkpoint_every=args.checkpoint_every,
         checkpoint_minutes=args.checkpoint_minutes, checkpoint_dir=args.checkpoint_dir,
         cache_dir=args.cache_dir, log_dir=args.log_dir or None, seed=args.seed, threads=args.threads,

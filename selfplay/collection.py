@@ -20,7 +20,7 @@ import numpy as np
 from komi.errors import KomiError
 from selfplay.shards import GameTable, ShardWriter, encode_game
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: result_score per game (ownership and score targets)
 
 
 @dataclass(frozen=True)
@@ -168,16 +168,19 @@ def _winner(record) -> int:
 def load_games(paths: Iterable[str | os.PathLike], flt: GameFilter) -> tuple[GameTable, ImportStats]:
     """All kept games of a collection in one in-memory table (for evaluation; no cache)."""
     stats = ImportStats()
-    items = [(c, r.size, float(r.komi or 0), _winner(r), int(r.handicap or 0))
+    from envs.go.sgf import score_from_result
+
+    items = [(c, r.size, float(r.komi or 0), _winner(r), int(r.handicap or 0), score_from_result(r.result or ""))
              for c, r in filtered_games(paths, flt, stats)]
     if not items:
         raise KomiError(f"no usable game in {', '.join(map(str, paths))} ({stats.summary()})")
     lengths = np.array([len(c) for c, *_ in items], np.int64)
     table = GameTable(np.concatenate([c for c, *_ in items]), np.concatenate([[0], np.cumsum(lengths)]),
                       np.array([s for _, s, *_ in items], np.int8),
-                      np.array([k for *_, k, _, _ in items], np.float32),
-                      np.array([w for *_, w, _ in items], np.int8),
-                      np.array([h for *_, h in items], np.int8))
+                      np.array([it[2] for it in items], np.float32),
+                      np.array([it[3] for it in items], np.int8),
+                      np.array([it[4] for it in items], np.int8), {},
+                      np.array([np.nan if it[5] is None else it[5] for it in items], np.float32))
     return table, stats
 
 
@@ -223,6 +226,8 @@ def build_shards(paths: Iterable[str | os.PathLike], flt: GameFilter, val_fracti
 
     from tqdm import tqdm
 
+    from envs.go.sgf import score_from_result
+
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"filter": asdict(flt), "val_fraction": val_fraction}
     writers = {split: ShardWriter(directory, split, games_per_shard, meta) for split in ("train", "val")}
@@ -231,7 +236,7 @@ def build_shards(paths: Iterable[str | os.PathLike], flt: GameFilter, val_fracti
     for codes, record in tqdm(games, desc="converting games", unit="game", disable=not progress):
         split = "val" if is_validation(codes, record.size, val_fraction) else "train"
         writers[split].add(codes, record.size, float(record.komi or 0), _winner(record),
-                           int(record.handicap or 0))
+                           int(record.handicap or 0), score_from_result(record.result or ""))
     for w in writers.values():
         w.flush()
     if stats.games_kept == 0:

@@ -1,8 +1,10 @@
 """Supervised pretraining: predict strong players' moves (policy) and the winner (value).
 
 SGF collection -> cached shards (selfplay.collection) -> positions drawn by game and ply ->
-feature planes from the native batched encoder with a random symmetry -> PolicyValueNet.
-Loss = cross-entropy(policy) + value_weight * MSE(value, outcome for the side to move).
+training rows (selfplay.training: planes under a random symmetry, the move played, the outcome,
+and KataGo's ownership and score targets for games counted at their end) -> the training core.
+Loss = cross-entropy(policy) + value_weight * MSE(value) + ownership_weight * BCE(ownership)
++ score_weight * Huber(score).
 The data order is a pure function of (seed, step), so --resume continues exactly where the last
 checkpoint left off.
 """
@@ -22,7 +24,9 @@ from agent.checkpoint import (CheckpointError, checkpoint_name, latest_checkpoin
 from agent.network import PRESETS, PolicyValueNet, autocast_for, preset
 from komi.errors import KomiError
 from selfplay.collection import GameFilter, build_shards
-from selfplay.shards import GameTable, PositionSampler, load_shards
+from selfplay.shards import GameTable, PositionBatch, PositionSampler, load_shards
+from selfplay.training import (LossWeights, PlaneEncoder, TrainCore, TrainingBatch, make_optimizer,
+                               outcome_targets, side_to_move, symmetry_maps)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class PretrainConfig:
     """Stop after this many minutes of training (the cosine horizon when steps is not set)."""
     value_weight: float = 0.25
     """Weight of the value MSE (positions of one game are correlated: keep it low)."""
+    ownership_weight: float = 1.5
+    """Weight of the ownership loss (per-point cross-entropy, mean over points; KataGo's 1.5)."""
+    score_weight: float = 0.02
+    """Weight of the score loss (Huber on margin / N)."""
+    aux_heads: bool = True
+    """Give the net KataGo's ownership and score heads (False: policy and value only)."""
     val_every: int = 500
     """Validate every N steps (and at the end)."""
     val_positions: int = 4096
@@ -109,67 +119,79 @@ def learning_rate(cfg: PretrainConfig, step: int, progress: float) -> float:
     return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-class BatchEncoder:
-    """Turns a PositionBatch into (planes, move targets, values, value mask) tensors."""
+class RecordRows:
+    """Training rows (selfplay.training.TrainingBatch) of positions drawn from a GameTable of
+    records: the policy target is the move played; ownership and score where the game was counted."""
 
     def __init__(self, table: GameTable, board_size: int, feature_set: str, max_batch: int) -> None:
-        from envs.go import features
+        self.table, self.size = table, board_size
+        self.encoder = PlaneEncoder(board_size, feature_set, max_batch)
+        self.sym_maps = symmetry_maps(board_size)
+        self.outcomes = table.outcomes()
+        # an explicit draw (result "0", "Draw") is a known outcome too
+        self.value_known = (table.winner != 0) | (np.asarray(table.result_score) == 0)
 
-        self.table, self.size, self.feature_set = table, board_size, feature_set
-        self.features = features
-        self.planes = features.num_planes(feature_set)
-        self.buffer = np.zeros((max_batch, self.planes, board_size, board_size), np.float32)
-        self.sym_map = np.stack([np.asarray(features.symmetry_map(board_size, s), np.int64)
-                                 for s in range(8)])
-
-    def __call__(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        b = len(batch.ply)
-        out = self.buffer[:b]
-        self.features.encode_records(self.table.codes, self.table.offsets, batch.game_index, batch.ply,
-                                     self.size, self.feature_set, batch.symmetry, out=out)
-        moves = self.sym_map[batch.symmetry, batch.move]
-        value = torch.from_numpy(batch.value)
-        return torch.from_numpy(out), torch.from_numpy(moves), value, (value != 0).float()
-
-
-def losses(logits, v, moves, value, value_mask) -> tuple[torch.Tensor, torch.Tensor]:
-    """(policy cross-entropy, value MSE) of one batch; positions of games without a known result
-    (value 0) do not enter the value loss."""
-    policy_loss = F.cross_entropy(logits, moves)
-    value_loss = ((v - value) ** 2 * value_mask).sum() / value_mask.sum().clamp(min=1)
-    return policy_loss, value_loss
+    def __call__(self, batch: PositionBatch) -> TrainingBatch:
+        t = self.table
+        planes = self.encoder(t.codes, t.offsets, batch.game_index, batch.ply, batch.symmetry)
+        moves = self.sym_maps[batch.symmetry, batch.move]
+        policy = np.zeros((len(moves), self.size * self.size + 1), np.float32)
+        policy[np.arange(len(moves)), moves] = 1
+        color = side_to_move(t.codes, t.offsets[batch.game_index] + batch.ply)
+        targets = outcome_targets(t.winner, self.outcomes, batch.game_index, color, batch.symmetry,
+                                  self.sym_maps, self.value_known)
+        return TrainingBatch(planes, torch.from_numpy(policy),
+                             **{k: torch.from_numpy(v) for k, v in targets.items()})
 
 
 @torch.no_grad()
 def evaluate_positions(net, table: GameTable, board_size: int, feature_set: str,
                        batch_size: int = 256, max_positions: int | None = None,
                        device: str | torch.device = "cpu") -> dict[str, float]:
-    """Move-prediction metrics on (a fixed subset of) the positions of a table.
+    """Move-prediction and outcome metrics on (a fixed subset of) the positions of a table.
 
-    Returns {"positions", "top1", "top5", "policy_loss", "value_mse"}; the value MSE is over
-    positions of games with a known winner (NaN if none).
+    Returns {"positions", "top1", "top5", "policy_loss", "value_mse"} and, for a net with the
+    heads, "ownership_loss" (per-point cross-entropy) and "score_mae" (points), both over the
+    positions of counted games (NaN if none); the value MSE is over positions of games with a
+    known result (NaN if none).
     """
     was_training = net.training
     net.eval()
-    encoder = BatchEncoder(table, board_size, feature_set, batch_size)
+    rows = RecordRows(table, board_size, feature_set, batch_size)
     n = top1 = top5 = 0
-    policy_sum = value_sum = value_n = 0.0
+    sums = {"policy": 0.0, "value": 0.0, "value_n": 0.0, "ownership": 0.0, "score": 0.0, "own_n": 0.0}
     for batch in PositionSampler(table).sequential(batch_size, max_positions):
-        x, moves, value, mask = (t.to(device) for t in encoder(batch))
+        rb = rows(batch).to(torch.device(device))
+        moves = rb.policy.argmax(dim=1)
         with autocast_for(device):
-            logits, v = net(x)
+            heads = net.forward_heads(rb.planes)
+        logits = heads.policy_logits
         best5 = logits.topk(5, dim=1).indices
         top1 += (best5[:, 0] == moves).sum().item()
         top5 += (best5 == moves[:, None]).any(dim=1).sum().item()
-        policy_sum += F.cross_entropy(logits, moves, reduction="sum").item()
-        value_sum += ((v - value) ** 2 * mask).sum().item()
-        value_n += mask.sum().item()
+        sums["policy"] += F.cross_entropy(logits, moves, reduction="sum").item()
+        sums["value"] += ((heads.value - rb.value) ** 2 * rb.value_mask).sum().item()
+        sums["value_n"] += rb.value_mask.sum().item()
+        sums["own_n"] += rb.ownership_mask.sum().item()
+        if heads.ownership is not None:
+            per_point = F.binary_cross_entropy_with_logits(heads.ownership, (rb.ownership + 1) / 2,
+                                                           reduction="none").mean(dim=1)
+            sums["ownership"] += (per_point * rb.ownership_mask).sum().item()
+        if heads.score is not None:
+            sums["score"] += ((heads.score * board_size - rb.score).abs() * rb.ownership_mask).sum().item()
         n += len(moves)
     net.train(was_training)
     if n == 0:
         raise KomiError("no positions to evaluate")
-    return {"positions": n, "top1": top1 / n, "top5": top5 / n, "policy_loss": policy_sum / n,
-            "value_mse": value_sum / value_n if value_n else float("nan")}
+    nan = float("nan")
+    out = {"positions": n, "top1": top1 / n, "top5": top5 / n, "policy_loss": sums["policy"] / n,
+           "value_mse": sums["value"] / sums["value_n"] if sums["value_n"] else nan}
+    config = getattr(net, "config", None)
+    if getattr(config, "ownership_head", False):
+        out["ownership_loss"] = sums["ownership"] / sums["own_n"] if sums["own_n"] else nan
+    if getattr(config, "score_head", False):
+        out["score_mae"] = sums["score"] / sums["own_n"] if sums["own_n"] else nan
+    return out
 
 
 def _peak_rss_mb() -> float:
@@ -186,17 +208,6 @@ def _device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise KomiError("device cuda asked for, but torch sees no CUDA device")
     return torch.device(name)
-
-
-def _make_optimizer(cfg: PretrainConfig, net: torch.nn.Module) -> torch.optim.Optimizer:
-    # no weight decay on biases and batch-norm parameters
-    decay = [p for p in net.parameters() if p.dim() > 1]
-    no_decay = [p for p in net.parameters() if p.dim() <= 1]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
-    return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
 def _resume_point(cfg: PretrainConfig, net, optimizer) -> tuple[int, int, float]:
@@ -239,15 +250,22 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
 
     torch.manual_seed(cfg.seed)
     overrides = {"policy_head": cfg.policy_head} if cfg.policy_head else {}
+    if not cfg.aux_heads:
+        overrides.update(ownership_head=False, score_head=False)
     net = PolicyValueNet(preset(cfg.preset, board_size=size, in_planes=features.num_planes(cfg.feature_set),
                                 **overrides))
-    optimizer = _make_optimizer(cfg, net)
+    optimizer = make_optimizer(net, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
     step, data_seen, train_seconds = _resume_point(cfg, net, optimizer) if resume else (0, 0, 0.0)
     net = net.to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
     model = torch.compile(net) if cfg.compile else net
-    encoder = BatchEncoder(train_table, size, cfg.feature_set, cfg.batch_size)
+    rows = RecordRows(train_table, size, cfg.feature_set, cfg.batch_size)
+    core = TrainCore(net, optimizer, LossWeights(cfg.value_weight, cfg.ownership_weight, cfg.score_weight),
+                     device, model)
+    counted = int(rows.outcomes.known.sum())
+    print(f"ownership and score targets: {counted} of {train_table.num_games} training games end with "
+          "two passes and a result equal to the Tromp-Taylor count")
 
     writer = None
     if cfg.log_dir:
@@ -265,12 +283,16 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
         metrics = evaluate_positions(net, val_table, size, cfg.feature_set, 256, cfg.val_positions, device)
         metrics["minutes"] = train_seconds / 60
         if writer:
-            for k in ("top1", "top5", "policy_loss", "value_mse"):
-                writer.add_scalar(f"val/{k}", metrics[k], step)
+            for k in ("top1", "top5", "policy_loss", "value_mse", "ownership_loss", "score_mae"):
+                if k in metrics:
+                    writer.add_scalar(f"val/{k}", metrics[k], step)
+                    writer.add_scalar(f"val_by_positions/{k}", metrics[k], data_seen)
             writer.add_scalar("val/top1_by_minute", metrics["top1"], int(train_seconds))
+        extra = "".join(f" {label} {metrics[k]:.3f}" for k, label in (("ownership_loss", "ownership loss"),
+                                                                       ("score_mae", "score mae")) if k in metrics)
         tqdm.write(f"step {step}: validation top1 {metrics['top1']:.3f} top5 {metrics['top5']:.3f} "
-                   f"policy loss {metrics['policy_loss']:.3f} value mse {metrics['value_mse']:.3f} "
-                   f"({metrics['positions']} positions, {train_seconds / 60:.1f} min)")
+                   f"policy loss {metrics['policy_loss']:.3f} value mse {metrics['value_mse']:.3f}{extra} "
+                   f"({metrics['positions']} positions, {data_seen} seen, {train_seconds / 60:.1f} min)")
 
     def checkpoint() -> Path:
         meta = network_metadata(net, cfg.feature_set, step=step, data_seen=data_seen,
@@ -300,29 +322,17 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
         while not done():
             t0 = time.perf_counter()
             lr = learning_rate(cfg, step, progress_fraction())
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, moves, value, mask = (t.to(device, non_blocking=True)
-                                     for t in encoder(sampler.sample(cfg.batch_size, step)))
-            if device.type == "cuda":
-                x = x.to(memory_format=torch.channels_last)
-            with autocast_for(device):
-                logits, v = model(x)
-            policy_loss, value_loss = losses(logits.float(), v.float(), moves, value, mask)
-            loss = policy_loss + cfg.value_weight * value_loss
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            losses = core.step(rows(sampler.sample(cfg.batch_size, step)), lr)
             step += 1
             data_seen += cfg.batch_size
             dt = time.perf_counter() - t0
             train_seconds += dt
             bar.update(1)
             if step % 10 == 0 or step == 1:
-                bar.set_postfix(loss=f"{loss.item():.3f}", pos_s=f"{cfg.batch_size / dt:.0f}")
+                bar.set_postfix(loss=f"{losses['loss']:.3f}", pos_s=f"{cfg.batch_size / dt:.0f}")
                 if writer:
-                    writer.add_scalar("train/policy_loss", policy_loss.item(), step)
-                    writer.add_scalar("train/value_mse", value_loss.item(), step)
+                    for k, v in losses.items():
+                        writer.add_scalar(f"train/{k}", v, step)
                     writer.add_scalar("train/lr", lr, step)
                     writer.add_scalar("train/positions_per_s", cfg.batch_size / dt, step)
             if step % cfg.val_every == 0:

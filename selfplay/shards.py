@@ -10,6 +10,7 @@ setup_bit`, setup stones first, then the moves; two bytes per move. A shard is o
     komi     float32 [G]
     winner   int8  [G]      +1 Black won, -1 White won, 0 draw / unknown
     handicap int8  [G]
+    result_score float32 [G]  Black's margin written in the result (NaN: none, e.g. a resignation)
     meta     uint8 [K]      UTF-8 JSON with free-form shard metadata
 
 Shards are written to a temporary file and moved into place (os.replace).
@@ -50,6 +51,38 @@ class GameTable:
     """int8 [G]: number of handicap stones."""
     meta: dict = field(default_factory=dict)
     """Free-form metadata (source, filters...)."""
+    result_score: np.ndarray | None = None
+    """float32 [G]: Black's margin as the record's result states it; NaN where it gives none
+    (resignation, time, no result). None is read as all NaN (tables from before it existed)."""
+
+    def __post_init__(self) -> None:
+        if self.result_score is None:
+            self.result_score = np.full(self.num_games, np.nan, np.float32)
+
+    def counted(self) -> np.ndarray:
+        """bool [G]: games that end with two passes and whose stated margin equals the
+        Tromp-Taylor count of their final position (so ownership and score targets are exact)."""
+        return self.outcomes().known
+
+    def outcomes(self):
+        """selfplay.training.Outcomes of every game (computed once, natively, then cached)."""
+        cached = getattr(self, "_outcomes", None)
+        if cached is None:
+            from selfplay.training import Outcomes, ends_with_two_passes, game_outcomes
+
+            if self.num_games == 0:
+                cached = Outcomes(np.zeros((0, 0), np.int8), np.zeros(0, np.float32), np.zeros(0, bool))
+            else:
+                size = int(self.size[0])
+                stated = np.asarray(self.result_score, np.float32)
+                candidates = ends_with_two_passes(self.codes, self.offsets, size) & np.isfinite(stated)
+                cached = game_outcomes(self.codes, self.offsets, size, self.komi, candidates)
+                agrees = np.abs(cached.score - np.nan_to_num(stated)) < 1e-3
+                known = candidates & agrees
+                cached.ownership[~known] = 0
+                cached = Outcomes(cached.ownership, np.where(known, cached.score, 0).astype(np.float32), known)
+            self._outcomes = cached
+        return cached
 
     @property
     def num_games(self) -> int:
@@ -73,7 +106,8 @@ class GameTable:
         return cls(np.concatenate([t.codes for t in tables]), offsets.astype(np.int64),
                    np.concatenate([t.size for t in tables]), np.concatenate([t.komi for t in tables]),
                    np.concatenate([t.winner for t in tables]),
-                   np.concatenate([t.handicap for t in tables]), dict(tables[0].meta))
+                   np.concatenate([t.handicap for t in tables]), dict(tables[0].meta),
+                   np.concatenate([t.result_score for t in tables]))
 
 
 def encode_game(size: int, moves: Iterable[tuple[int, int]], setup_black: Iterable[int] = (),
@@ -93,7 +127,8 @@ def save_shard(path: str | os.PathLike, table: GameTable) -> Path:
     meta = np.frombuffer(json.dumps(table.meta).encode(), dtype=np.uint8)
     np.savez(tmp, codes=table.codes.astype(np.int16), offsets=table.offsets.astype(np.int64),
              size=table.size.astype(np.int8), komi=table.komi.astype(np.float32),
-             winner=table.winner.astype(np.int8), handicap=table.handicap.astype(np.int8), meta=meta)
+             winner=table.winner.astype(np.int8), handicap=table.handicap.astype(np.int8),
+             result_score=np.asarray(table.result_score, np.float32), meta=meta)
     os.replace(tmp, path)
     return path
 
@@ -103,7 +138,8 @@ def load_shard(path: str | os.PathLike) -> GameTable:
     try:
         with np.load(path, allow_pickle=False) as z:
             return GameTable(z["codes"], z["offsets"].astype(np.int64), z["size"], z["komi"],
-                             z["winner"], z["handicap"], json.loads(bytes(z["meta"]).decode()))
+                             z["winner"], z["handicap"], json.loads(bytes(z["meta"]).decode()),
+                             z["result_score"] if "result_score" in z.files else None)
     except (OSError, KeyError, ValueError) as err:
         raise ShardError(f"{path}: unreadable shard ({err})") from None
 
@@ -130,13 +166,16 @@ class ShardWriter:
         self._komi: list[float] = []
         self._winner: list[int] = []
         self._handicap: list[int] = []
+        self._result_score: list[float] = []
 
-    def add(self, codes: np.ndarray, size: int, komi: float, winner: int, handicap: int = 0) -> None:
+    def add(self, codes: np.ndarray, size: int, komi: float, winner: int, handicap: int = 0,
+            result_score: float | None = None) -> None:
         self._codes.append(np.asarray(codes, np.int16))
         self._size.append(size)
         self._komi.append(komi)
         self._winner.append(winner)
         self._handicap.append(handicap)
+        self._result_score.append(np.nan if result_score is None else result_score)
         self.num_games += 1
         if len(self._codes) >= self.games_per_shard:
             self.flush()
@@ -147,7 +186,8 @@ class ShardWriter:
         lengths = np.array([len(c) for c in self._codes], np.int64)
         table = GameTable(np.concatenate(self._codes), np.concatenate([[0], np.cumsum(lengths)]),
                           np.array(self._size, np.int8), np.array(self._komi, np.float32),
-                          np.array(self._winner, np.int8), np.array(self._handicap, np.int8), self.meta)
+                          np.array(self._winner, np.int8), np.array(self._handicap, np.int8), self.meta,
+                          np.array(self._result_score, np.float32))
         path = self.directory / f"{self.prefix}-{len(self.paths):05d}.npz"
         self.paths.append(save_shard(path, table))
         self._reset()

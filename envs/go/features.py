@@ -105,3 +105,14 @@ def encode_records(codes: np.ndarray, offsets: np.ndarray, game_index: np.ndarra
                          game_index, ply, int(size), feature_set,
                          _symmetries(symmetries, len(game_index)), out, int(threads))
     return out
+
+
+def record_outcomes(codes: np.ndarray, offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Replays every record natively to its end.
+
+    Returns (ownership int8 [G, size*size], margin float32 [G]): the Tromp-Taylor owner of each
+    point of the final position from Black's view (+1 Black, -1 White, 0 neither) and Black's
+    area minus White's (komi not included).
+    """
+    return _core.record_outcomes(np.ascontiguousarray(codes, dtype=np.int16).reshape(-1),
+                                 np.ascontiguousarray(offsets, dtype=np.int64).reshape(-1), int(size))

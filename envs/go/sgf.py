@@ -102,6 +102,23 @@ def winner_from_result(result: str) -> int | None:
     return None
 
 
+def score_from_result(result: str) -> float | None:
+    """Black's margin written in an SGF RE value ("B+3.5" -> 3.5, "W+7" -> -7.0, "0"/"Draw" ->
+    0.0); None for resignations, time, forfeits and anything else without a number."""
+    text = result.strip().upper()
+    if text in ("0", "DRAW", "JIGO"):
+        return 0.0
+    if text[:2] in ("B+", "W+"):
+        try:
+            margin = float(text[2:])
+        except ValueError:
+            return None
+        if margin != margin or margin in (float("inf"), float("-inf")):
+            return None
+        return margin if text[0] == "B" else -margin
+    return None
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 _TOKEN = re.compile(rb"""\s*(?:

@@ -218,6 +218,15 @@ void bind_board(nb::module_& m) {
                  return owned_array<int8_t>(data, {(size_t)n, (size_t)n});
              },
              "Stones as int8 [size, size]: 1 black, -1 white, 0 empty (row 0 = top).")
+        .def("ownership",
+             [](const Board& b) {
+                 const int n = b.size();
+                 int8_t* data = new int8_t[n * n];
+                 b.area_owner(data);
+                 return owned_array<int8_t>(data, {(size_t)n, (size_t)n});
+             },
+             "Tromp-Taylor owner of each point as int8 [size, size] from Black's view: 1 Black (a "
+             "stone or an empty region reaching only Black), -1 White, 0 neither (row 0 = top).")
         .def("liberties",
              [](const Board& b) {
                  const int n = b.size();

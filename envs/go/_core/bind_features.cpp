@@ -2,8 +2,10 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -116,6 +118,38 @@ void bind_features(nb::module_& m) {
           "threads"_a = 1,
           "Replays compact records natively and writes the planes of each (game, ply) position "
           "(threads > 1 splits the batch across native threads).");
+    m.def("record_outcomes",
+          [](const Vector<int16_t>& codes, const Vector<int64_t>& offsets, int size) {
+              if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
+              if (offsets.shape(0) < 1) throw std::invalid_argument("offsets needs at least one entry (G+1)");
+              const int64_t num_games = (int64_t)offsets.shape(0) - 1;
+              const int64_t num_codes = (int64_t)codes.shape(0);
+              if (offsets(0) < 0) throw std::invalid_argument("offsets must start at >= 0");
+              for (int64_t g = 0; g < num_games; ++g)
+                  if (offsets(g + 1) < offsets(g) || offsets(g + 1) > num_codes)
+                      throw std::invalid_argument("offsets must be non-decreasing and within the codes (game " +
+                                                  std::to_string(g) + ")");
+              const size_t area = (size_t)size * size;
+              std::vector<int8_t> ownership((size_t)num_games * area);
+              std::vector<float> margin((size_t)num_games);
+              {
+                  nb::gil_scoped_release release;
+                  record_outcomes(codes.data(), num_codes, offsets.data(), num_games, size, ownership.data(),
+                                  margin.data());
+              }
+              int8_t* own = new int8_t[ownership.size() > 0 ? ownership.size() : 1];
+              std::copy(ownership.begin(), ownership.end(), own);
+              float* mar = new float[margin.size() > 0 ? margin.size() : 1];
+              std::copy(margin.begin(), margin.end(), mar);
+              nb::capsule own_owner(own, [](void* p) noexcept { delete[] static_cast<int8_t*>(p); });
+              nb::capsule mar_owner(mar, [](void* p) noexcept { delete[] static_cast<float*>(p); });
+              return std::make_pair(nb::ndarray<nb::numpy, int8_t>(own, {(size_t)num_games, area}, own_owner),
+                                    nb::ndarray<nb::numpy, float>(mar, {(size_t)num_games}, mar_owner));
+          },
+          "codes"_a, "offsets"_a, "size"_a,
+          "Replays every record to its end: (ownership int8 [G, N*N], area margin float32 [G]); the "
+          "Tromp-Taylor owner of each point from Black's view (+1 Black, -1 White, 0 neither) and "
+          "Black's area minus White's, komi not included.");
 }
 
 }  // namespace komi

@@ -571,6 +571,40 @@ float Board::area_score() const {
     return (float)(black - white) - komi_;
 }
 
+void Board::area_owner(int8_t* out) const {
+    uint8_t seen[kMaxPadded];
+    int stack[kMaxPoints], region[kMaxPoints];
+    std::memset(seen, 0, (size_t)(w_ * w_));
+    for (int m = 0; m < n_ * n_; ++m) {
+        const int p = point(m);
+        const int8_t col = color_[p];
+        if (col != EMPTY) {
+            out[m] = col;
+            continue;
+        }
+        if (seen[p]) continue;
+        // Flood the empty region; every point of it gets the owner once the borders are known.
+        int top = 0, count = 0;
+        bool black = false, white = false;
+        stack[top++] = p;
+        seen[p] = 1;
+        while (top) {
+            const int s = stack[--top];
+            region[count++] = s;
+            for (int d = 0; d < kDirs; ++d) {
+                const int q = nbr(s, d);
+                const int8_t c = color_[q];
+                if (c == EMPTY) {
+                    if (!seen[q]) { seen[q] = 1; stack[top++] = q; }
+                } else if (c == BLACK) black = true;
+                else if (c == WHITE) white = true;
+            }
+        }
+        const int8_t owner = black && !white ? BLACK : (white && !black ? WHITE : EMPTY);
+        for (int i = 0; i < count; ++i) out[move_of(region[i])] = owner;
+    }
+}
+
 float Board::territory_score(const int* dead, int nd) const {
     int8_t color[kMaxPadded];
     std::memcpy(color, color_, sizeof(color));

@@ -116,6 +116,9 @@ public:
     // ---- scoring
     // Tromp-Taylor area score from Black's side, komi included.
     float area_score() const;
+    // Tromp-Taylor owner of every point (move index order): +1 Black (stone or empty region
+    // reaching only Black), -1 White, 0 neither (dame, or an empty region touching both).
+    void area_owner(int8_t* out) const;
     // Territory score (Japanese-style counting) with the given dead stones removed.
     float territory_score(const int* dead, int nd) const;
     // +1 Black wins, -1 White wins, 0 draw: by resignation if any, else by area score.

@@ -225,4 +225,21 @@ void encode_records(const int16_t* codes, int64_t num_codes, const int64_t* offs
         if (e) std::rethrow_exception(e);
 }
 
+void record_outcomes(const int16_t* codes, int64_t num_codes, const int64_t* offsets, int64_t num_games,
+                     int size, int8_t* ownership, float* margin) {
+    const int area = size * size;
+    for (int64_t g = 0; g < num_games; ++g) {
+        const int64_t start = offsets[g], length = offsets[g + 1] - offsets[g];
+        if (start < 0 || length < 0 || offsets[g + 1] > num_codes)
+            throw std::invalid_argument("offsets of game " + std::to_string(g) + " are outside the codes");
+        Board board(size, 0.0f, Superko::None, false, 0);
+        replay(board, codes + start, g, length, length);
+        int8_t* own = ownership + g * area;
+        board.area_owner(own);
+        int sum = 0;
+        for (int m = 0; m < area; ++m) sum += own[m];
+        margin[g] = (float)sum;
+    }
+}
+
 }  // namespace komi

@@ -51,4 +51,10 @@ void encode_records(const int16_t* codes, int64_t num_codes, const int64_t* offs
                     const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out,
                     int threads = 1);
 
+// Replays every game to its end and writes its Tromp-Taylor owner per point (Board::area_owner,
+// Black's view) into ownership[g * N * N ...] and its area margin (Black minus White, no komi)
+// into margin[g]. Bad record content throws std::invalid_argument naming the game and entry.
+void record_outcomes(const int16_t* codes, int64_t num_codes, const int64_t* offsets, int64_t num_games,
+                     int size, int8_t* ownership, float* margin);
+
 }  // namespace komi

@@ -79,6 +79,10 @@ class SelfPlayConfig:
     """Weight decay (not on biases and batch-norm parameters)."""
     value_weight: float = 1.0
     """Weight of the value MSE in the loss."""
+    ownership_weight: float = 1.5
+    """Weight of the ownership loss (games played out; a net without the head ignores it)."""
+    score_weight: float = 0.02
+    """Weight of the score loss (Huber on margin / N)."""
     replay_ratio: float = 4.0
     """Training samples drawn per new full-search position (sets the train/self-play balance)."""
     min_positions: int = 1024

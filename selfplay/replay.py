@@ -97,6 +97,20 @@ class ReplayWindow:
         """Positions with a policy target (full searches)."""
         return len(self.policy_ptr) - 1
 
+    def outcomes(self):
+        """selfplay.training.Outcomes: final ownership and score of every game that was played
+        out (not resigned), counted natively once and kept with the window."""
+        cached = getattr(self, "_outcomes", None)
+        if cached is None:
+            from selfplay.training import Outcomes, game_outcomes
+
+            if self.num_games == 0:
+                cached = Outcomes(np.zeros((0, 0), np.int8), np.zeros(0, np.float32), np.zeros(0, bool))
+            else:
+                cached = game_outcomes(self.codes, self.offsets, int(self.size[0]), self.komi, self.resigned == 0)
+            self._outcomes = cached
+        return cached
+
     @classmethod
     def from_games(cls, games: list[FinishedGame]) -> ReplayWindow:
         lengths = np.array([len(g.codes) for g in games], np.int64)
@@ -123,6 +137,19 @@ class ReplayWindow:
     def concatenate(cls, parts: list[ReplayWindow]) -> ReplayWindow:
         if not parts:
             return cls.from_games([])
+        joined = cls._concatenate(parts)
+        parts = [p for p in parts if p.num_games]
+        known = [getattr(p, "_outcomes", None) for p in parts]
+        if parts and all(o is not None for o in known) and len({o.ownership.shape[1] for o in known}) == 1:
+            from selfplay.training import Outcomes
+
+            joined._outcomes = Outcomes(np.concatenate([o.ownership for o in known]),
+                                        np.concatenate([o.score for o in known]),
+                                        np.concatenate([o.known for o in known]))
+        return joined
+
+    @classmethod
+    def _concatenate(cls, parts: list[ReplayWindow]) -> ReplayWindow:
         code_starts = np.cumsum([0] + [len(p.codes) for p in parts[:-1]])
         nnz_starts = np.cumsum([0] + [len(p.policy_move) for p in parts[:-1]])
         return cls(
@@ -144,9 +171,15 @@ class ReplayWindow:
         c0 = int(self.offsets[g0])
         f0 = int(self.full[:c0].astype(bool).sum())
         n0 = int(self.policy_ptr[f0])
-        return ReplayWindow(self.codes[c0:], self.offsets[g0:] - c0, self.full[c0:],
+        part = ReplayWindow(self.codes[c0:], self.offsets[g0:] - c0, self.full[c0:],
                             self.policy_ptr[f0:] - n0, self.policy_move[n0:], self.policy_prob[n0:],
                             self.size[g0:], self.komi[g0:], self.winner[g0:], self.resigned[g0:])
+        cached = getattr(self, "_outcomes", None)
+        if cached is not None:
+            from selfplay.training import Outcomes
+
+            part._outcomes = Outcomes(cached.ownership[g0:], cached.score[g0:], cached.known[g0:])
+        return part
 
 
 def _fsync_dir(directory: Path) -> None:

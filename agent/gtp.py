@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from agent.game import GameError, GameState, board_for
-from agent.players import RESIGN, Analysis, Player, RandomPlayer, own_eye_mask
+from agent.players import RESIGN, Analysis, Player
 from komi.errors import KomiError
 
 BLACK, WHITE = 1, -1
@@ -86,6 +86,7 @@ class GTPEngine:
         self.time = TimeControl()
         self.quit = False
         self.pending_analysis: tuple[str, int, float] | None = None  # (format, color, interval s)
+        self.analysis_ownership = False  # kata-analyze ... ownership true
         self._commands: dict[str, Callable[[list[str]], str]] = {
             "protocol_version": lambda a: "2",
             "name": lambda a: config.name,
@@ -309,12 +310,20 @@ class GTPEngine:
         status = args[0].lower()
         if status not in ("alive", "dead", "seki"):
             raise GTPFailure("syntax error")
-        if status != "alive":
-            return ""  # area scoring of the final position: every stone on the board counts
         import numpy as np
 
-        stones = np.flatnonzero(np.asarray(self.game.board.stones()).reshape(-1) != 0)
-        return " ".join(self._vertex(int(p)) for p in stones)
+        from agent.endgame import dead_stones
+
+        board = self.game.board
+        # With an ownership head, stones it gives to the other colour are dead; without one, area
+        # scoring of the final position counts every stone on the board as alive.
+        dead = dead_stones(board, self._ownership(board)) if self._has_ownership() else np.zeros(0, np.int64)
+        if status == "seki":
+            return ""
+        if status == "dead":
+            return " ".join(self._vertex(int(p)) for p in dead)
+        stones = np.flatnonzero(np.asarray(board.stones()).reshape(-1) != 0)
+        return " ".join(self._vertex(int(p)) for p in np.setdiff1d(stones, dead))
 
     # --- time ------------------------------------------------------------------------------------
     def _time_settings(self, args: list[str]) -> str:
@@ -408,7 +417,7 @@ class GTPEngine:
 
     # --- analysis --------------------------------------------------------------------------------
     def _analyze(self, fmt: str, args: list[str]) -> str:
-        color, interval = self.game.to_play, 1.0
+        color, interval, ownership = self.game.to_play, 1.0, False
         rest = list(args)
         if rest and rest[0].lower() in ("b", "w", "black", "white"):
             color = _color(rest.pop(0))
@@ -421,6 +430,13 @@ class GTPEngine:
             value = rest.pop(0)
             if key == "interval":
                 interval = _int(value) / 100.0
+            elif key == "ownership":
+                if value.lower() not in ("true", "false"):
+                    raise GTPFailure("syntax error")
+                ownership = value.lower() == "true" and fmt == "kata"
+        if ownership and not self._has_ownership():
+            raise GTPFailure("ownership needs a network with an ownership head; this one has none")
+        self.analysis_ownership = ownership
         self.pending_analysis = (fmt, color, max(interval, 0.05))
         return ""
 
@@ -433,6 +449,9 @@ class GTPEngine:
         if analysis is None or not analysis.moves:
             return []
         parts = []
+        board = board_for(self.game.board, color)
+        ownership, score_lead = (self.player.estimate(board) if self._has_ownership() else (None, None))
+        lead = 0.0 if score_lead is None else score_lead
         for order, m in enumerate(analysis.moves):
             pv = " ".join(self._vertex(p) for p in (m.pv or (m.move,)))
             visits = max(m.visits, 1 if analysis.visits <= 1 else m.visits)
@@ -443,9 +462,12 @@ class GTPEngine:
             else:
                 parts.append(f"info move {self._vertex(m.move)} visits {visits} "
                              f"utility {2 * m.winrate - 1:.6f} winrate {m.winrate:.6f} "
-                             f"scoreMean 0 scoreStdev 0 scoreLead 0 scoreSelfplay 0 "
+                             f"scoreMean {lead:.2f} scoreStdev 0 scoreLead {lead:.2f} scoreSelfplay {lead:.2f} "
                              f"prior {m.prior:.6f} lcb {m.winrate:.6f} utilityLcb {2 * m.winrate - 1:.6f} "
                              f"order {order} pv {pv}")
+        if self.analysis_ownership and ownership is not None:
+            # KataGo: size*size values for the side to move, row by row from the top
+            parts.append("ownership " + " ".join(f"{v:.4f}" for v in ownership))
         return [" ".join(parts)]
 
     def _analysis_for(self, color: int) -> Analysis | None:
@@ -488,8 +510,11 @@ class GTPEngine:
         return self._vertex(move)
 
     def _cleanup_move(self, color: int) -> int:
-        """kgs-genmove_cleanup: instead of passing, play on if a safe (non-eye) move remains."""
+        """kgs-genmove_cleanup: instead of passing, capture the opponent's dead stones (those the
+        ownership head gives to `color`; without the head, a safe move next to opponent stones)."""
         import numpy as np
+
+        from agent.endgame import cleanup_move
 
         g = self.game
         # Clean-up may follow two passes: look at the stones without the passes.
@@ -497,17 +522,15 @@ class GTPEngine:
                          setup_white=list(g.setup_white), handicap=g.handicap,
                          moves=[(c, m) for c, m in g.moves if m != g.pass_move])
         board = board_for(view.board, color)
-        legal = np.asarray(board.legal_moves())
-        legal = legal[legal < self.game.pass_move]
-        legal = legal[~own_eye_mask(np.asarray(board.stones()), color)[legal]] if legal.size else legal
-        if legal.size == 0:
-            return self.game.pass_move
-        # Prefer moves next to opponent stones (capturing dead ones is the point of cleanup).
-        stones = np.asarray(board.stones())
-        pad = np.pad(stones == -color, 1)
-        near = (pad[:-2, 1:-1] | pad[2:, 1:-1] | pad[1:-1, :-2] | pad[1:-1, 2:]).reshape(-1)
-        candidates = legal[near[legal]] if near[legal].any() else legal
-        return int(RandomPlayer(seed=len(self.game.moves)).rng.choice(candidates))
+        ownership = self._ownership(board) if self._has_ownership() else None
+        return cleanup_move(board, color, ownership, np.random.default_rng(len(g.moves)))
+
+    def _has_ownership(self) -> bool:
+        return bool(getattr(self.player, "has_ownership", False))
+
+    def _ownership(self, board):
+        """The player's ownership estimate [N*N] for the side to move of `board`."""
+        return self.player.estimate(board)[0]
 
     def _player_call(self, fn, *args):
         try:

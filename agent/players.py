@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from agent.endgame import end_of_game_move, own_eye_mask
 from komi.errors import KomiError
 
 RESIGN = -1
@@ -105,26 +106,6 @@ class Player(ABC):
         self.close()
 
 
-def own_eye_mask(stones: np.ndarray, color: int) -> np.ndarray:
-    """bool [N*N]: empty points that are true eyes of `color` (the usual playout rule).
-
-    An eye: every orthogonal neighbour is `color` (or off the board), and of the diagonal
-    neighbours at most one is the opponent's in the centre, none on the edge or in a corner.
-    """
-    n = stones.shape[0]
-    off = 2
-    pad = np.full((n + 2, n + 2), off, dtype=np.int8)
-    pad[1:-1, 1:-1] = stones
-    centre = pad[1:-1, 1:-1]
-    orth = [pad[:-2, 1:-1], pad[2:, 1:-1], pad[1:-1, :-2], pad[1:-1, 2:]]
-    diag = [pad[:-2, :-2], pad[:-2, 2:], pad[2:, :-2], pad[2:, 2:]]
-    surrounded = np.logical_and.reduce([(o == color) | (o == off) for o in orth])
-    opponent_diag = sum((d == -color).astype(np.int8) for d in diag)
-    on_edge = np.logical_or.reduce([d == off for d in diag])
-    eye = (centre == 0) & surrounded & (opponent_diag <= np.where(on_edge, 0, 1))
-    return eye.reshape(-1)
-
-
 class BoardPlayer(Player):
     """A Player that keeps the game (agent.game.GameState) and decides from its Board."""
 
@@ -167,22 +148,6 @@ class BoardPlayer(Player):
         return self.game
 
 
-def safe_pass(board, move: int, preference: np.ndarray) -> int:
-    """`move`, unless it is a pass that loses on the area count as the board stands: then the
-    legal move other than pass with the highest `preference` [N*N+1] that does not fill an own
-    true eye (a pass if there is none)."""
-    n2 = board.size * board.size
-    if move != n2 or board.score() * board.to_play > 0:
-        return move
-    legal = np.asarray(board.legal_moves())
-    legal = legal[legal < n2]
-    if legal.size:
-        legal = legal[~own_eye_mask(np.asarray(board.stones()), board.to_play)[legal]]
-    if legal.size == 0:
-        return n2
-    return int(legal[np.argmax(np.asarray(preference, np.float64)[legal])])
-
-
 class RandomPlayer(BoardPlayer):
     """Uniformly random legal moves that do not fill its own true eyes; passes when none is left."""
 
@@ -213,10 +178,15 @@ class NetworkPlayerConfig:
     resign_threshold: float = 0.0
     """Resign when the estimated win rate falls below this (0 = never resign)."""
     pass_safety: bool = True
-    """Do not pass while a pass loses on the area count as the board stands (play the best other
-    move that does not fill an own eye), like Leela Zero without --dumbpass."""
+    """End the game like a careful human (agent.endgame): pass after the opponent's pass when the
+    count wins; never pass while a pass loses the count, but play a useful move instead (not an
+    own eye, not the own area) and pass when none is left; late in the game pass rather than fill
+    the own area while the count wins. False: pass whenever the network or search prefers it."""
     resign_after: int = 20
     """Never resign before this many moves have been played."""
+    resign_consecutive: int = 2
+    """Resign only after this many own moves in a row below the threshold (one bad evaluation
+    never resigns a game)."""
     device: str = "cpu"
     """Torch device for the network."""
     seed: int | None = None
@@ -237,7 +207,7 @@ class PolicyPlayer(BoardPlayer):
         self.config = config
         self.checkpoint = Path(checkpoint)
         net, meta = load_network(checkpoint, device=config.device)
-        self.meta = meta
+        self.net, self.meta = net, meta
         self.board_size = int(meta["board_size"])
         self.feature_set = str(meta.get("feature_set", "extended"))
         self.step = meta.get("step")
@@ -245,6 +215,12 @@ class PolicyPlayer(BoardPlayer):
         self.name = name or self.checkpoint.name
         self.rng = np.random.default_rng(config.seed)
         self._analysis: Analysis | None = None
+        self._low_in_a_row = 0
+
+    @property
+    def has_ownership(self) -> bool:
+        """The network has KataGo's ownership head."""
+        return bool(getattr(self.net.config, "ownership_head", False))
 
     def reset(self, size: int, komi: float) -> None:
         if size != self.board_size:
@@ -252,7 +228,21 @@ class PolicyPlayer(BoardPlayer):
                               f"not {size}x{size}")
         super().reset(size, komi)
         self._analysis = None
+        self._low_in_a_row = 0
 
+    def estimate(self, board) -> tuple[np.ndarray | None, float | None]:
+        """(ownership float [N*N] in [-1, 1], score lead in points), both for the side to move of
+        `board` from the ownership and score heads; None for a head the network lacks."""
+        import torch
+
+        from envs.go import features
+
+        planes = torch.from_numpy(features.encode([board], feature_set=self.feature_set))
+        with torch.no_grad():
+            heads = self.net.forward_heads(planes.to(next(self.net.parameters()).device))
+        ownership = None if heads.ownership is None else torch.tanh(heads.ownership[0] / 2).cpu().numpy()
+        score = None if heads.score is None else float(heads.score[0]) * board.size
+        return ownership, score
     def evaluate(self, board) -> tuple[np.ndarray, float]:
         """Policy probabilities over legal moves [N*N+1] (illegal = 0) and the side to move's win rate."""
         from envs.go import features
@@ -282,7 +272,7 @@ class PolicyPlayer(BoardPlayer):
             move = int(self.rng.choice(len(p), p=p / p.sum()))
         else:
             move = int(order[0])
-        return safe_pass(board, move, probs) if self.config.pass_safety else move
+        return end_of_game_move(board, move, probs) if self.config.pass_safety else move
 
     def analyze(self) -> Analysis | None:
         return self._analysis
@@ -313,8 +303,10 @@ class PolicyPlayer(BoardPlayer):
         return Analysis(to_play=board.to_play, winrate=winrate, moves=tuple(infos), visits=len(infos) + 1)
 
     def _should_resign(self, board, winrate: float) -> bool:
-        return (self.config.resign_threshold > 0 and board.move_number >= self.config.resign_after
-                and winrate < self.config.resign_threshold)
+        low = (self.config.resign_threshold > 0 and board.move_number >= self.config.resign_after
+               and winrate < self.config.resign_threshold)
+        self._low_in_a_row = self._low_in_a_row + 1 if low else 0
+        return self._low_in_a_row >= max(1, self.config.resign_consecutive)
 
 
 class SearchPlayer(PolicyPlayer):
@@ -364,7 +356,7 @@ class SearchPlayer(PolicyPlayer):
             return RESIGN
         move = int(result.best_move)
         if self.config.pass_safety:
-            move = safe_pass(board, move, visits + prior)  # visits first, the prior breaks ties
+            move = end_of_game_move(board, move, visits + prior)  # visits first, the prior breaks ties
         return move
 
     def analyze_position(self, board) -> Analysis:

@@ -55,7 +55,8 @@ def fake_engine_command(tmp_path: Path, mode: str) -> list[str]:
     return [sys.executable, str(script), mode]
 
 
-def tiny_checkpoint(directory: Path, size: int = 9, step: int = 0, seed: int = 0) -> Path | None:
+def tiny_checkpoint(directory: Path, size: int = 9, step: int = 0, seed: int = 0,
+                    aux_heads: bool = True) -> Path | None:
     """A tiny random-weight checkpoint (None if the network/features are not available yet)."""
     try:
         import torch
@@ -67,7 +68,8 @@ def tiny_checkpoint(directory: Path, size: int = 9, step: int = 0, seed: int = 0
         return None
     torch.manual_seed(seed)
     feature_set = "agz"
-    net = PolicyValueNet(preset("tiny", board_size=size, in_planes=features.num_planes(feature_set)))
+    net = PolicyValueNet(preset("tiny", board_size=size, in_planes=features.num_planes(feature_set),
+                                ownership_head=aux_heads, score_head=aux_heads))
     return save_checkpoint(directory / checkpoint_name(step), net,
                            network_metadata(net, feature_set, step=step))
 

@@ -12,6 +12,7 @@ pytest.importorskip("envs.go.coords")
 
 from agent.gtp import GTPConfig, GTPEngine  # noqa: E402
 from agent.players import RandomPlayer  # noqa: E402
+from helpers_play import tiny_checkpoint  # noqa: E402
 from komi import __version__  # noqa: E402
 
 FRAME = re.compile(r"^([=?])(\d*)( [^\n]*)?\n([^\n]+\n)*\n$")
@@ -318,12 +319,55 @@ def test_lz_and_kata_analyze_with_a_checkpoint(tmp_path):
     kata = chunks[2].split("\n")
     assert kata[0] == "=2"
     first = kata[1].split(" info ")[0]
-    assert re.fullmatch(rf"info move {vertex} visits 1 utility -?[\d.]+ winrate [01]\.\d+ scoreMean 0 "
-                        r"scoreStdev 0 scoreLead 0 scoreSelfplay 0 prior [01]\.\d+ lcb [01]\.\d+ "
-                        rf"utilityLcb -?[\d.]+ order 0 pv {vertex}", first), first
+    num = r"-?[\d.]+"
+    assert re.fullmatch(rf"info move {vertex} visits 1 utility {num} winrate [01]\.\d+ scoreMean {num} "
+                        rf"scoreStdev 0 scoreLead {num} scoreSelfplay {num} prior [01]\.\d+ lcb [01]\.\d+ "
+                        rf"utilityLcb {num} order 0 pv {vertex}", first), first
+    # KataGo's ownership field ends the line: 81 values in [-1, 1] for the side to move
+    head, _, tail = kata[1].partition(" ownership ")
+    values = [float(v) for v in tail.split()]
+    assert len(values) == 81 and all(-1 <= v <= 1 for v in values)
+    assert "ownership" not in head.split(" info ")[-1]
     assert chunks[3] == "=3 komi"
     assert chunks[4] == "? unacceptable size"  # a 9x9 network cannot play 13x13
     assert e.game.size == 9
+
+
+def test_kata_analyze_ownership_needs_the_head_and_says_so(tmp_path):
+    from agent.players import PolicyPlayer
+
+    ckpt = tiny_checkpoint(tmp_path, aux_heads=False)
+    e = GTPEngine(PolicyPlayer(ckpt), GTPConfig(size=9), log=lambda m: None)
+    ok, text = ask(e, "kata-analyze b interval 20 ownership true")
+    assert not ok and "ownership head" in text
+    assert e.handle("kata-analyze b interval 20 ownership false") == "=\n"  # an open analysis response
+    assert e.analysis_lines() and "ownership" not in e.analysis_lines()[0]
+    e.pending_analysis = None
+    ok, dead = ask(e, "final_status_list dead")
+    assert ok and dead == ""  # without the head every stone counts as alive
+
+
+def test_final_status_list_and_cleanup_follow_the_ownership_head(tmp_path):
+    import numpy as np
+
+    from agent.players import PolicyPlayer
+
+    player = PolicyPlayer(tiny_checkpoint(tmp_path))
+    e = GTPEngine(player, GTPConfig(size=9), log=lambda m: None)
+    run_transcript(e, [("play b E5", "="), ("play w A1", "="), ("play b pass", "="), ("play w pass", "=")])
+    # the head says: White's stone at A1 is dead (Black owns every point), Black's E5 lives
+    player.estimate = lambda board: (np.full(81, float(board.to_play)), None)
+    ok, dead = ask(e, "final_status_list dead")
+    assert ok and dead == "A1"
+    ok, alive = ask(e, "final_status_list alive")
+    assert ok and alive == "E5"
+    ok, move = ask(e, "kgs-genmove_cleanup b")
+    assert ok and move in ("A2", "B1")  # a liberty of the dead stone
+    # nothing the head calls dead: the clean-up has nothing to add to a pass
+    from agent.endgame import cleanup_move
+
+    board = e.game.board.copy()
+    assert cleanup_move(board, 1, np.zeros(81), np.random.default_rng(0)) == 81
 
 
 def test_cleanup_after_two_passes_and_internal_errors_do_not_kill_the_engine():

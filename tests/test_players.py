@@ -181,7 +181,12 @@ def test_policy_player_with_tiny_checkpoint(tmp_path):
         p.reset(13, 7.5)
     resigner = PolicyPlayer(ckpt, NetworkPlayerConfig(resign_threshold=1.01, resign_after=0))
     resigner.reset(9, 7.5)
+    assert resigner.genmove(1) != RESIGN  # one low evaluation is not enough (resign_consecutive=2)
+    resigner.play(81, -1)
     assert resigner.genmove(1) == RESIGN
+    at_once = PolicyPlayer(ckpt, NetworkPlayerConfig(resign_threshold=1.01, resign_after=0, resign_consecutive=1))
+    at_once.reset(9, 7.5)
+    assert at_once.genmove(1) == RESIGN
 
 
 @needs_board
@@ -205,10 +210,10 @@ def test_policy_player_analysis_gives_each_candidate_its_own_win_rate(tmp_path):
 
 
 @needs_board
-def test_a_pass_that_loses_on_the_count_becomes_the_best_other_move():
+def test_the_end_of_the_game_pass_rules():
     from go_boards import board_from
 
-    from agent.players import safe_pass
+    from agent.endgame import end_of_game_move
 
     art = """
         . X O . .
@@ -218,11 +223,30 @@ def test_a_pass_that_loses_on_the_count_becomes_the_best_other_move():
         . X O . .
     """
     preference = np.zeros(26)
-    preference[25], preference[3], preference[0] = 0.9, 0.05, 0.5  # (0, 0) is Black's own eye
+    preference[25], preference[3], preference[0], preference[10] = 0.9, 0.05, 0.5, 0.4
     losing = board_from(art, komi=7.5)
     assert losing.score() < 0  # Black to move is behind: passing would lose
-    assert safe_pass(losing, 25, preference) == 3  # not the eye at (0, 0), though it ranks higher
+    # not the eye at (0, 0) nor Black's own territory at (2, 0), though they rank higher
+    assert end_of_game_move(losing, 25, preference) == 3
+    assert end_of_game_move(losing, 7, preference) == 7  # a losing count never turns a move into a pass
     winning = board_from(art, komi=-10.5)
     assert winning.score() > 0
-    assert safe_pass(winning, 25, preference) == 25
-    assert safe_pass(losing, 7, preference) == 7  # only a pass is ever replaced
+    assert end_of_game_move(winning, 25, preference) == 25
+    # late in the game, filling the own area while the count wins: pass instead
+    assert end_of_game_move(winning, 10, preference, late=True) == 25
+    assert end_of_game_move(winning, 10, preference, late=False) == 10
+    assert end_of_game_move(winning, 3, preference, late=True) == 3  # a move into the other's area stays
+    # the opponent passed and the count wins: pass and win
+    after_pass = board_from(art, komi=-10.5, to_play=-1)
+    after_pass.play(25)  # White passes; Black to move wins the count
+    assert after_pass.to_play == 1 and end_of_game_move(after_pass, 3, preference) == 25
+    # no useful move left while losing: pass (then resignation decides)
+    only_own = board_from("""
+        . X . X .
+        X X X X X
+        X X X X X
+        X X X X X
+        . X . X .
+    """, komi=30.5)
+    assert only_own.score() < 0
+    assert end_of_game_move(only_own, 25, np.ones(26)) == 25

@@ -379,7 +379,7 @@ class PlayerSpec:
     name: str
     """Display name (the part before `=` in `name=spec`, else derived from the spec)."""
     kind: str
-    """"random", "checkpoint" or "gtp"."""
+    """"random", "shipped", "checkpoint" or "gtp"."""
     target: str
     """The checkpoint path or the engine command line ("" for random)."""
     options: dict = field(default_factory=dict, compare=False)
@@ -387,7 +387,8 @@ class PlayerSpec:
 
 
 def parse_player_spec(text: str) -> PlayerSpec:
-    """`random`, `NAME=random`, a checkpoint (stem or file), `NAME=CHECKPOINT`, or a GTP command.
+    """`random`, `shipped` (the network komi ships for the board size), a checkpoint (stem or
+    file), any of these as `NAME=...`, or a GTP command.
 
     A command is anything else: `gnugo --mode gtp --level 10`, `gnugo-l10=gnugo --mode gtp`.
     """
@@ -400,6 +401,8 @@ def parse_player_spec(text: str) -> PlayerSpec:
         name, text = head, rest.strip()
     if text == "random":
         return PlayerSpec(name or "random", "random", "")
+    if text == "shipped":
+        return PlayerSpec(name or "shipped", "shipped", "")
     stem = _checkpoint_stem(text)
     if stem is not None:
         return PlayerSpec(name or stem.name, "checkpoint", str(stem))
@@ -442,6 +445,12 @@ def build_player(spec: PlayerSpec, config: NetworkPlayerConfig = NetworkPlayerCo
         return RandomPlayer(seed=config.seed, name=spec.name)
     if spec.kind == "checkpoint":
         return network_player(spec.target, config, name=spec.name)
+    if spec.kind == "shipped":
+        from agent.shipped import DefaultPlayer
+
+        return DefaultPlayer(lambda stem: network_player(stem, config, name=spec.name),
+                             lambda: RandomPlayer(seed=config.seed, name=spec.name), checkpoint_dir=None,
+                             name=spec.name)
     from agent.gtp_client import GTPEnginePlayer
 
     return GTPEnginePlayer(shlex.split(spec.target), name=spec.name, move_timeout=move_timeout,

@@ -34,7 +34,7 @@ def main() -> int:
         return 1
     version = subprocess.run([gnugo, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     out = Path(args.out or f"runs/gnugo-{args.size}-l{args.level}")
-    engine = f"gnugo-l{args.level}={gnugo} --mode gtp --level {args.level} --chinese-rules"
+    engine = f"gnugo-l{args.level}={gnugo} --mode gtp --level {args.level} --chinese-rules --capture-all-dead"
     cmd = [sys.executable, "-m", "komi", "tournament", args.player, engine, "--size", str(args.size),
            "--komi", str(args.komi), "--games", str(args.games), "--visits", str(args.visits),
            "--parallel", str(args.parallel), "--anchor", f"gnugo-l{args.level}=0", "--out", str(out)]

@@ -9,9 +9,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gtp", help="run as a GTP engine (for Go GUIs and tournaments)",
         description="Speak the Go Text Protocol (version 2) on stdin/stdout. With no --checkpoint "
-                    "the newest checkpoint in checkpoints/ is used, else uniformly random moves that "
+                    "the newest checkpoint in checkpoints/ for the board size is used, else the "
+                    "network shipped with komi for it (9x9, 19x19), else uniformly random moves that "
                     "do not fill the engine's own eyes. Diagnostics go to stderr only.")
-    p.add_argument("--checkpoint", help="checkpoint stem or file (default: newest in --checkpoint-dir)")
+    p.add_argument("--checkpoint", help="checkpoint stem or file, or 'random' (default: newest in "
+                                        "--checkpoint-dir, else the shipped network)")
     p.add_argument("--checkpoint-dir", default="checkpoints", help="where to look for the newest checkpoint")
     p.add_argument("--random", action="store_true", help="play random moves even if a checkpoint exists")
     p.add_argument("--visits", type=int, default=1, help="search visits per move (1 = the network alone)")
@@ -48,13 +50,8 @@ def make_engine_player(args: argparse.Namespace):
     from komi.errors import KomiError
 
     checkpoint = args.checkpoint
-    if checkpoint is None and not args.random:
-        from agent.checkpoint import latest_checkpoint
-
-        found = latest_checkpoint(Path(args.checkpoint_dir))
-        checkpoint = str(found) if found else None
-    if checkpoint is None:
-        why = "--random given" if args.random else f"no checkpoint in {args.checkpoint_dir}/"
+    if args.random or checkpoint == "random":
+        why = "--random given" if args.random else "--checkpoint random"
         _say(f"komi gtp: playing uniformly random moves that do not fill own eyes ({why})")
         return RandomPlayer(seed=args.seed, name=args.name), args.size or 19
     import torch
@@ -62,11 +59,25 @@ def make_engine_player(args: argparse.Namespace):
     torch.set_num_threads(max(1, args.threads))
     config = NetworkPlayerConfig(visits=args.visits, device=args.device, seed=args.seed,
                                  resign_threshold=args.resign_threshold, pass_safety=not args.dumb_pass)
+    kind = "network alone (1 visit)" if args.visits <= 1 else f"search, {args.visits} visits"
+    if checkpoint is None:
+        from agent.shipped import DefaultPlayer
+
+        def make(stem):
+            try:
+                return network_player(stem, config, name=args.name)
+            except KomiError as err:
+                raise KomiError(f"cannot use checkpoint {stem}: {err}") from None
+
+        player = DefaultPlayer(make, lambda: RandomPlayer(seed=args.seed, name=args.name), args.checkpoint_dir,
+                               name=args.name, log=lambda m: _say(f"{m}, {kind}" if "network" in m else m))
+        size = args.size or 19
+        player.player_for(size)  # load (and name on stderr) the network of the first board now
+        return player, size
     try:
         player = network_player(checkpoint, config, name=args.name)
     except KomiError as err:
         raise KomiError(f"cannot use checkpoint {checkpoint}: {err}") from None
-    kind = "network alone (1 visit)" if args.visits <= 1 else f"search, {args.visits} visits"
     _say(f"komi gtp: checkpoint {checkpoint} ({player.board_size}x{player.board_size}, {kind})")
     if args.size is not None and args.size != player.board_size:
         raise KomiError(f"--size {args.size} does not fit checkpoint {checkpoint} "

@@ -8,9 +8,11 @@ import sys
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "play", help="play a game against komi in the terminal",
-        description="Play Go in the terminal against a checkpoint (or the uniformly random player "
-                    "when no --checkpoint is given). Type moves like D4, or 'help'.")
-    p.add_argument("--checkpoint", help="checkpoint stem or file to play against (default: random player)")
+        description="Play Go in the terminal against komi: the network shipped for the board size "
+                    "(9x9, 19x19), the newest checkpoint in checkpoints/, or --checkpoint. Type moves "
+                    "like D4, or 'help'.")
+    p.add_argument("--checkpoint", help="checkpoint stem or file to play against, or 'random' (default: newest "
+                                        "in checkpoints/ for the size, else the shipped network)")
     p.add_argument("--size", type=int, default=None, help="board size (default: the checkpoint's, else 9)")
     p.add_argument("--color", choices=("black", "white", "random"), default="black",
                    help="your colour (default black)")
@@ -33,15 +35,22 @@ def run(args: argparse.Namespace) -> int:
     from komi.errors import KomiError
     from komi.terminal import PlaySession, Style
 
-    if args.checkpoint:
-        agent = network_player(args.checkpoint, NetworkPlayerConfig(visits=args.visits, device=args.device,
-                                                                     seed=args.seed), name="komi")
+    config = NetworkPlayerConfig(visits=args.visits, device=args.device, seed=args.seed, resign_threshold=0.05)
+    if args.checkpoint and args.checkpoint != "random":
+        agent = network_player(args.checkpoint, config, name="komi")
         size = args.size or agent.board_size
         label = "komi"
     else:
-        agent = RandomPlayer(seed=args.seed, name="random")
+        from agent.shipped import default_checkpoint, say
+
         size = args.size or 9
-        label = "random player"
+        stem, where = (None, "--checkpoint random") if args.checkpoint == "random" else default_checkpoint(size)
+        if stem is None:
+            say(f"komi play: playing uniformly random moves ({where})")
+            agent, label = RandomPlayer(seed=args.seed, name="random"), "random player"
+        else:
+            say(f"komi play: network {stem} ({where})")
+            agent, label = network_player(stem, config, name="komi"), "komi"
     if not 2 <= size <= 19:
         raise KomiError(f"--size must be between 2 and 19, not {size}")
     if args.handicap and not 2 <= args.handicap <= 9:

@@ -97,3 +97,21 @@ def test_latest_checkpoint_skips_incomplete_ones(tmp_path):
     # weights of step 11 were written but its metadata never was (killed mid-save)
     (tmp_path / "step-00000011.safetensors").write_bytes(b"")
     assert latest_checkpoint(tmp_path).name == "step-00000010"
+
+
+def test_a_checkpoint_from_before_the_ownership_and_score_heads_still_loads(tmp_path):
+    old = PolicyValueNet(preset("tiny", board_size=5, in_planes=3, ownership_head=False, score_head=False))
+    meta = network_metadata(old, "basic", step=1)
+    for key in ("ownership_head", "score_head"):  # such metadata never had these fields
+        del meta["architecture"]["config"][key]
+    stem = save_checkpoint(tmp_path / checkpoint_name(1), old, meta)
+    loaded, _ = load_network(stem, board_size=5)
+    assert not loaded.config.ownership_head and not loaded.config.score_head
+    heads = loaded.forward_heads(torch.randn(2, 3, 5, 5))
+    assert heads.ownership is None and heads.score is None and heads.policy_logits.shape == (2, 26)
+    # a net with the heads gives them, and fits its own checkpoint only
+    new = _net()
+    heads = new.eval().forward_heads(torch.randn(2, 3, 5, 5))
+    assert heads.ownership.shape == (2, 25) and heads.score.shape == (2,)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_weights(stem, new)

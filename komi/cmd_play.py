@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="your colour (default black)")
     p.add_argument("--komi", type=float, default=None, help="komi (default 7.5, 0.5 with handicap)")
     p.add_argument("--handicap", type=int, default=0, help="handicap stones for Black (default 0)")
-    p.add_argument("--visits", type=int, default=1, help="agent's search visits per move (1 = network alone)")
+    p.add_argument("--visits", type=int, default=400,
+                   help="agent's search visits per move (default 400; 1 = the network alone)")
     p.add_argument("--seconds", type=float, default=None, help="agent's time per move (search only)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--save", metavar="FILE.sgf", default=None,

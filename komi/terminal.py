@@ -70,6 +70,30 @@ def render_board(board, last_move: int | None = None, style: Style = Style()) ->
     return "\n".join(lines)
 
 
+def territory_map(board, ownership_black: np.ndarray, settled: float = 0.3) -> str:
+    """The board with each point's estimated owner: stones as on the board where the estimate
+    keeps them (X/O), lower-case where it calls them dead, b/w for empty points it gives to
+    Black/White and ? where |ownership| < `settled`."""
+    n = board.size
+    stones = np.asarray(board.stones()).reshape(-1)
+    own = np.asarray(ownership_black, np.float64).reshape(-1)
+    lines = ["    " + " ".join(COLUMNS[:n])]
+    for row in range(n):
+        cells = []
+        for col in range(n):
+            p = row * n + col
+            owner = 0 if abs(own[p]) < settled else (BLACK if own[p] > 0 else WHITE)
+            if stones[p] == BLACK:
+                cells.append("X" if owner != WHITE else "x")
+            elif stones[p] == WHITE:
+                cells.append("O" if owner != BLACK else "o")
+            else:
+                cells.append({BLACK: "b", WHITE: "w", 0: "?"}[owner])
+        lines.append(f"{n - row:>2}  " + " ".join(cells) + f"  {n - row}")
+    lines.append(lines[0])
+    return "\n".join(lines)
+
+
 def _star_points(n: int) -> set[tuple[int, int]]:
     if n < 7:
         return set()
@@ -243,13 +267,31 @@ class PlaySession:
         lines = ["hint (move, visits, win rate for you, prior):"]
         for m in analysis.moves[:5]:
             lines.append(f"  {self._vertex(m.move):>5} {m.visits:>6} {m.winrate:>6.0%} {m.prior:>6.1%}")
-        return "\n".join(lines)
+        territory = self._territory_text()
+        return "\n".join(lines) + (f"\n{territory}" if territory else "")
 
     def _score_text(self) -> str:
         from agent.gtp import format_score
 
         score = float(self.game.board.score())
-        return f"Area count now: {format_score(score)} (komi {self.game.komi:g})."
+        territory = self._territory_text()
+        return f"Area count now: {format_score(score)} (komi {self.game.komi:g})." + (
+            f"\n{territory}" if territory else "")
+
+    def _territory_text(self) -> str:
+        """The agent's estimate of the final territory (its ownership head) and score, if it has one."""
+        if not getattr(self.agent, "has_ownership", False):
+            return ""
+        from agent.gtp import format_score
+
+        board = self.game.copy_board()
+        ownership, lead = self.agent.estimate(board)
+        black_view = np.asarray(ownership) * board.to_play
+        estimated = float(np.sign(np.where(np.abs(black_view) > 0.3, black_view, 0)).sum()) - self.game.komi
+        text = f"{self.agent_label}'s estimate of the end: {format_score(estimated)}"
+        if lead is not None:
+            text += f" (score head: {format_score(lead * board.to_play)})"
+        return text + "; territory (b Black, w White, ? unsettled):\n" + territory_map(board, black_view)
 
     def _save(self, args: list[str]) -> str:
         from agent.sgf_io import save_game

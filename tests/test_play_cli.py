@@ -150,3 +150,33 @@ def test_ctrl_c_offers_to_save_and_unicode_on_a_tty(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert (tmp_path / "ctrlc.sgf").exists()
+
+
+def test_score_and_hint_show_the_estimated_territory(tmp_path):
+    import numpy as np
+    from helpers_play import tiny_checkpoint
+
+    from agent.players import NetworkPlayerConfig, PolicyPlayer
+    from komi.terminal import territory_map
+
+    agent = PolicyPlayer(tiny_checkpoint(tmp_path, size=5), NetworkPlayerConfig())
+    # the ownership head's view, faked: Black owns the left two columns, White the right two
+    black_view = np.tile([1.0, 0.9, 0.0, -0.9, -1.0], 5)
+    agent.estimate = lambda board: (black_view * board.to_play, 2.0 * board.to_play)
+    s = session(tmp_path, agent=agent)
+    s.start()
+    s.handle("a5")
+    text = s.handle("score")
+    assert "Area count now:" in text and "estimate of the end: W+7.5" in text and "score head: B+2" in text
+    rows = text.splitlines()[-6:-1]
+    assert rows[0].split()[1:6] == ["X", "b", "?", "w", "w"]
+    assert rows[2].split()[1:6] == ["b", "b", "?", "w", "w"]
+    white_reply = s.game.moves[-1][1]  # the agent's stone: shown lower-case where Black owns it
+    r, c = divmod(white_reply, 5)
+    assert rows[r].split()[1 + c] == ("o" if c < 2 else "O")
+    assert "territory" in s.handle("hint")
+    from envs.go import Board
+
+    b = Board(5)
+    b.play(4)  # a black stone on the right edge, where White owns the points: dead
+    assert territory_map(b, black_view).splitlines()[1].split()[5] == "x"

@@ -171,7 +171,9 @@ def ship(checkpoint: str | Path, provenance: dict, models_dir: Path = MODELS_DIR
         raise CheckpointError(f"{src}: weights overflow fp16; ship it in fp32 instead")
     stem = models_dir / SHIPPED_STEMS[size]
     models_dir.mkdir(parents=True, exist_ok=True)
-    save_file(half, str(stem.with_name(stem.name + ".safetensors")))
+    weights = stem.with_name(stem.name + ".safetensors")
+    save_file(half, str(weights))
+    weights.chmod(0o644)  # package data: readable by every user of an installation
     shipped_meta = {k: v for k, v in meta.items() if k not in ("shards",)}
     shipped_meta["weights_dtype"] = "float16"
     shipped_meta["source_checkpoint"] = src.name

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_positions(net, table, size, feature_set, args.batch_size, args.max_positions,
                                 args.device)
     if args.json:
-        print(json.dumps({k: result[k] for k in ("positions", "top1", "top5", "policy_loss", "value_mse")}))
+        print(json.dumps({k: result[k] for k in ("positions", "top1", "top5", "policy_loss", "value_mse",
+                                                  "ownership_loss", "score_mae") if k in result}))
     else:
         print(f"games: {stats.summary()}")
         print(f"positions:   {result['positions']}")
@@ -40,4 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"top-5:       {result['top5']:.4f}")
         print(f"policy loss: {result['policy_loss']:.4f}")
         print(f"value MSE:   {result['value_mse']:.4f}")
+        if "ownership_loss" in result:  # over the games counted at their end (NaN if none)
+            print(f"ownership:   {result['ownership_loss']:.4f} (cross-entropy per point)")
+            print(f"score MAE:   {result.get('score_mae', float('nan')):.2f} points")
     return 0

@@ -395,18 +395,19 @@ def test_komi_gtp_command_picks_newest_checkpoint_else_random(tmp_path):
     from helpers_play import tiny_checkpoint
 
     script = "boardsize 9\ngenmove b\nfoo\nquit\n"
-    run = lambda *extra: subprocess.run([sys.executable, "-m", "komi", "gtp", *extra], input=script,  # noqa: E731
+    run = lambda *extra: subprocess.run([sys.executable, "-m", "komi", "gtp", *extra, "--size", "9"],  # noqa: E731
+                                        input=script,
                                         capture_output=True, text=True, timeout=120)
     res = run("--checkpoint-dir", str(tmp_path / "empty"))
     assert res.returncode == 0
-    assert "random moves" in res.stderr and "no checkpoint" in res.stderr
+    assert "komi-9x9 (shipped with komi), search, 400 visits" in res.stderr  # no checkpoint: the shipped one
     assert re.fullmatch(rf"= \n\n= {VERTEX}\n\n\? unknown command\n\n= \n\n", res.stdout)  # stdout: GTP only
     if tiny_checkpoint(tmp_path / "ck", size=9, step=5) is None:
         pytest.skip("network not available")
     tiny_checkpoint(tmp_path / "ck", size=9, step=12)
-    res = run("--checkpoint-dir", str(tmp_path / "ck"), "--threads", "1")
+    res = run("--checkpoint-dir", str(tmp_path / "ck"), "--threads", "1", "--visits", "1")
     assert res.returncode == 0
-    assert "step-00000012" in res.stderr and "network alone" in res.stderr
+    assert "9x9: network" in res.stderr and "step-00000012" in res.stderr and "network alone" in res.stderr
     assert re.fullmatch(rf"= \n\n= {VERTEX}\n\n\? unknown command\n\n= \n\n", res.stdout)
 
 

@@ -160,7 +160,7 @@ def test_pretrain_and_eval_moves_end_to_end(tmp_path, capsys):
 
     assert main(["eval-moves", "--checkpoint", str(ckpt / "step-00000004"), "--sgf", str(d), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result) == {"positions", "top1", "top5", "policy_loss", "value_mse"}
+    assert set(result) == {"positions", "top1", "top5", "policy_loss", "value_mse", "ownership_loss", "score_mae"}
     assert result["positions"] > 500 and 0 <= result["top1"] <= result["top5"] <= 1
     assert result["policy_loss"] > 0
 

@@ -41,6 +41,18 @@ void check_symmetries(const Vector<int64_t>& sym, size_t batch) {
             throw std::invalid_argument("symmetry " + std::to_string(sym(i)) + " is not in 0..7");
 }
 
+// Validates game offsets [G+1] into `num_codes` record codes; returns G.
+int64_t check_offsets(const Vector<int64_t>& offsets, int64_t num_codes) {
+    if (offsets.shape(0) < 1) throw std::invalid_argument("offsets needs at least one entry (G+1)");
+    const int64_t num_games = (int64_t)offsets.shape(0) - 1;
+    if (offsets(0) < 0) throw std::invalid_argument("offsets must start at >= 0");
+    for (int64_t g = 0; g < num_games; ++g)
+        if (offsets(g + 1) < offsets(g) || offsets(g + 1) > num_codes)
+            throw std::invalid_argument("offsets must be non-decreasing and within the codes (game " +
+                                        std::to_string(g) + ")");
+    return num_games;
+}
+
 }  // namespace
 
 void bind_features(nb::module_& m) {
@@ -89,14 +101,8 @@ void bind_features(nb::module_& m) {
               if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
               const size_t batch = game_index.shape(0);
               if (ply.shape(0) != batch) throw std::invalid_argument("game_index and ply must have the same length");
-              if (offsets.shape(0) < 1) throw std::invalid_argument("offsets needs at least one entry (G+1)");
-              const int64_t num_games = (int64_t)offsets.shape(0) - 1;
+              const int64_t num_games = check_offsets(offsets, (int64_t)codes.shape(0));
               const int64_t num_codes = (int64_t)codes.shape(0);
-              if (offsets(0) < 0) throw std::invalid_argument("offsets must start at >= 0");
-              for (int64_t g = 0; g < num_games; ++g)
-                  if (offsets(g + 1) < offsets(g) || offsets(g + 1) > num_codes)
-                      throw std::invalid_argument("offsets must be non-decreasing and within the codes (game " +
-                                                  std::to_string(g) + ")");
               for (size_t b = 0; b < batch; ++b) {
                   const int64_t g = game_index(b);
                   if (g < 0 || g >= num_games)
@@ -121,14 +127,8 @@ void bind_features(nb::module_& m) {
     m.def("record_outcomes",
           [](const Vector<int16_t>& codes, const Vector<int64_t>& offsets, int size) {
               if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
-              if (offsets.shape(0) < 1) throw std::invalid_argument("offsets needs at least one entry (G+1)");
-              const int64_t num_games = (int64_t)offsets.shape(0) - 1;
+              const int64_t num_games = check_offsets(offsets, (int64_t)codes.shape(0));
               const int64_t num_codes = (int64_t)codes.shape(0);
-              if (offsets(0) < 0) throw std::invalid_argument("offsets must start at >= 0");
-              for (int64_t g = 0; g < num_games; ++g)
-                  if (offsets(g + 1) < offsets(g) || offsets(g + 1) > num_codes)
-                      throw std::invalid_argument("offsets must be non-decreasing and within the codes (game " +
-                                                  std::to_string(g) + ")");
               const size_t area = (size_t)size * size;
               std::vector<int8_t> ownership((size_t)num_games * area);
               std::vector<float> margin((size_t)num_games);

@@ -5,7 +5,8 @@ colour, so either side may move twice (GTP allows it). The Board is rebuilt from
 stones and the move list when something is taken back (games are short; replay is native-fast).
 GTP also lets play go on after two passes (the clean-up phase); the Board would call the game
 over, so a pass that would end the game is left off the Board (never off the record) when more
-moves follow it.
+moves follow it. For that, a copy of the Board from before each game-ending pass is kept, so a
+move after it costs one copy, not a replay (a file of 4,000 passes used to replay 4,000 times).
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class GameState:
     """(color, move) in order; pass = size*size."""
 
     def __post_init__(self) -> None:
+        self._before_end = None  # the Board before its game-ending last pass (None: not over by passes)
         self.rebuild()
 
     # --- changes ---------------------------------------------------------------------------------
@@ -94,9 +96,12 @@ class GameState:
     def play(self, move: int, color: int | None = None) -> None:
         """Play a move (raises envs.go.IllegalMove and leaves everything unchanged if illegal)."""
         color = self.to_play if color is None else color
-        if self.board.is_over() and not self.board.resigned:
-            self.rebuild(reopen=True)
-        self.board.play(move, color)
+        board = self.board
+        if board.is_over() and not board.resigned:
+            board = self._reopened()
+        ending = board.copy() if self._ends_game(board, move) else None
+        board.play(move, color)
+        self.board, self._before_end = board, ending
         self.moves.append((color, int(move)))
 
     def undo(self) -> tuple[int, int]:
@@ -129,17 +134,33 @@ class GameState:
         """
         if upto is not None:
             del self.moves[upto:]
+        self.board, self._before_end = self._build(reopen)
+
+    def _build(self, reopen: bool):
+        """(Board from setup + moves, the Board before its game-ending last pass or None)."""
         board = self._fresh_board()
         if self.setup_black and not self.setup_white and self.handicap:
             board.set_free_handicap(self.setup_black)  # White moves next
         elif self.setup_black or self.setup_white:
             board.set_stones(black=self.setup_black, white=self.setup_white)
+        before_end = None
         last = len(self.moves) - (0 if reopen else 1)
         for i, (color, move) in enumerate(self.moves):
-            if move == self.pass_move and board.consecutive_passes >= 1 and i < last:
-                continue  # a game-ending pass followed by clean-up moves: keep it off the Board
+            if self._ends_game(board, move):
+                if i < last:
+                    continue  # a game-ending pass followed by clean-up moves: keep it off the Board
+                before_end = board.copy()
             board.play(move, color)
-        self.board = board
+        return board, before_end
+
+    def _ends_game(self, board, move: int) -> bool:
+        return move == self.pass_move and board.consecutive_passes >= 1
+
+    def _reopened(self):
+        """A new Board for the move after a game-ending pass: the position without that pass."""
+        if self._before_end is not None:
+            return self._before_end.copy()
+        return self._build(reopen=True)[0]
 
     def _fresh_board(self):
         from envs.go import Board

@@ -2,16 +2,23 @@
 
 `GTPEngine.handle(line)` returns the full response text (`=id result\\n\\n` or `?id error\\n\\n`),
 or None for lines GTP says to ignore (empty, comments). Nothing here touches stdin/stdout, so
-tests feed it strings; `komi gtp` (komi/cmd_gtp.py) wires it to the streams. Analysis commands
+tests feed it strings or bytes; `komi gtp` (komi/cmd_gtp.py) wires it to the streams as bytes
+(`decode_line`, `encode_response`), so no input can end the engine whatever the locale: bytes
+that are not UTF-8 are kept as surrogate escapes (a Latin-1 file name still reaches the file
+system) and shown escaped in responses. Every failure is one printable line, `? reason`. Analysis commands
 (`lz-analyze`, `kata-analyze`) return a response that stays open: `handle` gives its first part
 and `analysis_lines()` the `info ...` lines; the streaming loop ends it when the next command
 arrives. Diagnostics go to `log` (stderr in `komi gtp`), never into responses.
 """
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from agent.game import GameError, GameState, board_for
@@ -20,6 +27,88 @@ from komi.errors import KomiError
 
 BLACK, WHITE = 1, -1
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ID = re.compile(r"[0-9]+")
+MAX_LINE_BYTES = 1 << 20
+"""Longest command line read (GTP lines are short; a longer one is refused, not buffered)."""
+MAX_MESSAGE_CHARS = 300
+"""Longest error message (a longer one, e.g. with a huge file name, is cut in the middle)."""
+
+
+def decode_line(raw: bytes) -> str:
+    """A command line's bytes as text: UTF-8, other bytes kept as surrogate escapes."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_response(text: str) -> bytes:
+    """A response as UTF-8 bytes; nothing can fail to encode (lone surrogates are escaped)."""
+    return text.encode("utf-8", "backslashreplace")
+
+
+def parse_command(line: str) -> tuple[str, str | None, list[str]] | None:
+    """(id, command name or None if missing, arguments) of one line; None for a line to ignore.
+
+    GTP's preprocessing: control characters but HT and LF removed, a comment from `#` on cut,
+    HT as a space; words are separated by ASCII spaces only and an id is ASCII digits only.
+    """
+    line = _CONTROL.sub("", line.split("\n", 1)[0]).split("#", 1)[0].replace("\t", " ")
+    words = [w for w in line.split(" ") if w]
+    if not words:
+        return None
+    cmd_id = words.pop(0) if _ID.fullmatch(words[0]) else ""
+    return cmd_id, (words[0] if words else None), words[1:]
+
+
+def printable(text: str) -> str:
+    """`text` with control and other unprintable characters (lone surrogates too) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else (c.encode("unicode_escape").decode("ascii")
+                                              if not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}")
+                   for c in text)
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """An error message as GTP can carry it: its first line, printable, at most `limit` characters."""
+    lines = [ln for ln in str(message).splitlines() if ln.strip()]
+    text = _CONTROL.sub("", lines[0] if lines else "").strip()
+    text = printable(text) or "failed"
+    if len(text) > limit:
+        text = text[: limit * 2 // 3] + "..." + text[-(limit // 3 - 3):]
+    return text
+
+
+def shown_path(path: str) -> str:
+    """A file name for a message: printable and at most 120 characters."""
+    return one_line(path, 120) if path else "''"
+
+
+def _body(result: str) -> str:
+    """A successful result framed safely: no control characters, no empty line inside, no trailing one."""
+    text = _CONTROL.sub("", str(result))
+    return re.sub(r"\n[ ]*(?=\n)", "", text).rstrip("\n")
+
+
+def _os_reason(err: OSError) -> str:
+    if err.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    if err.errno == errno.EISDIR:
+        return "is a directory"
+    if err.errno == errno.ENOENT:
+        return "no such file"
+    return err.strerror.lower() if err.strerror else str(err)
+
+
+def _stderr_log(msg: str) -> None:
+    """Write a diagnostic line to stderr; never fails (unencodable characters are escaped)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(msg.encode(encoding, "backslashreplace").decode(encoding, "replace") + "\n")
+        stream.flush()
+    except (OSError, ValueError, LookupError):
+        pass
 
 
 class GTPFailure(Exception):
@@ -81,7 +170,7 @@ class GTPEngine:
                  log: Callable[[str], None] | None = None) -> None:
         self.player = player
         self.config = config
-        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.log = log or _stderr_log
         self.game = GameState(size=config.size, komi=config.komi)
         self.time = TimeControl()
         self.quit = False
@@ -119,18 +208,16 @@ class GTPEngine:
         self._sync_player()
 
     # --- the protocol ----------------------------------------------------------------------------
-    def handle(self, line: str) -> str | None:
-        """Respond to one command line; None for lines to ignore."""
-        line = _CONTROL.sub("", line).split("#", 1)[0].replace("\t", " ").strip()
-        if not line:
+    def handle(self, line: str | bytes) -> str | None:
+        """Respond to one command line (text, or bytes as read); None for lines to ignore."""
+        if isinstance(line, (bytes, bytearray)):
+            line = decode_line(bytes(line))
+        parsed = parse_command(line)
+        if parsed is None:
             return None
-        words = line.split()
-        cmd_id = ""
-        if words[0].isdigit():
-            cmd_id = words.pop(0)
-            if not words:
-                return f"?{cmd_id} syntax error\n\n"
-        name, args = words[0], words[1:]
+        cmd_id, name, args = parsed
+        if name is None:
+            return f"?{cmd_id} syntax error\n\n"
         handler = self._commands.get(name)
         if handler is None:
             return f"?{cmd_id} unknown command\n\n"
@@ -138,18 +225,26 @@ class GTPEngine:
         try:
             result = handler(args)
         except GTPFailure as err:
-            return f"?{cmd_id} {err}\n\n"
+            return f"?{cmd_id} {one_line(str(err))}\n\n"
         except KomiError as err:
-            self.log(f"komi gtp: {name}: {err}")
-            return f"?{cmd_id} {err}\n\n"
+            self.log(f"komi gtp: {printable(name)}: {one_line(str(err), 1000)}")
+            return f"?{cmd_id} {one_line(str(err))}\n\n"
         except Exception as err:  # noqa: BLE001 - a bug must not take the engine down mid-game
             import traceback
 
-            self.log(f"komi gtp: internal error in {line!r}:\n{traceback.format_exc()}")
+            self.log(f"komi gtp: internal error in {line[:1000]!r}:\n{traceback.format_exc()}")
             return f"?{cmd_id} internal error: {type(err).__name__}\n\n"
         if self.pending_analysis is not None:
             return f"={cmd_id}\n"  # the response stays open for `info` lines
-        return f"={cmd_id} {result}\n\n"
+        return f"={cmd_id} {_body(result)}\n\n"
+
+    def refuse(self, line: str | bytes, message: str) -> str:
+        """A `? message` response to `line` without running it (a line too long to read whole)."""
+        if isinstance(line, (bytes, bytearray)):
+            line = decode_line(bytes(line))
+        parsed = parse_command(line)
+        cmd_id = parsed[0] if parsed else ""
+        return f"?{cmd_id} {one_line(message)}\n\n"
 
     def known(self, name: str) -> bool:
         return name in self._commands
@@ -383,19 +478,29 @@ class GTPEngine:
         upto = _int(args[1]) if len(args) == 2 else None
         from agent.sgf_io import load_game
 
+        path = args[0]
+
+        def fail(reason: str) -> GTPFailure:
+            self.log(f"komi gtp: loadsgf: {one_line(reason, 1000)}")
+            return GTPFailure(f"cannot load file: {reason}")
+
+        problem = _readable_file_problem(path)
+        if problem:
+            raise fail(problem)
         try:
-            game = load_game(args[0], move_number=upto)
+            game = load_game(path, move_number=upto)
+        except OSError as err:
+            raise fail(_path_reason(path, err)) from None
         except KomiError as err:
-            self.log(f"komi gtp: loadsgf: {err}")
-            raise GTPFailure("cannot load file") from None
+            raise fail(str(err)) from None
         if game.size > self.config.max_size:
-            raise GTPFailure("cannot load file")
+            raise fail(f"{shown_path(path)}: a {game.size}x{game.size} board is larger than "
+                       f"{self.config.max_size}x{self.config.max_size}, the largest this engine plays")
         try:
             self.player.reset(game.size, game.komi)
         except KomiError as err:
-            self.log(f"komi gtp: loadsgf: {err}")
             self._sync_player()
-            raise GTPFailure("cannot load file") from None
+            raise fail(str(err)) from None
         self.game = game
         self._sync_player()
         return ""
@@ -406,14 +511,24 @@ class GTPEngine:
         if len(args) > 1:
             raise GTPFailure("syntax error")
         names = {"white": self.player.name, "black": self.player.name}
-        if args:
-            try:
-                save_game(self.game, args[0], program=self.config.name, **names)
-            except KomiError as err:
-                self.log(f"komi gtp: printsgf: {err}")
-                raise GTPFailure("cannot save file") from None
-            return ""
-        return game_to_sgf(self.game, program=self.config.name, **names).strip()
+        if not args:
+            return game_to_sgf(self.game, program=self.config.name, **names).strip()
+        path = args[0]
+
+        def fail(reason: str) -> GTPFailure:
+            self.log(f"komi gtp: printsgf: {one_line(reason, 1000)}")
+            return GTPFailure(f"cannot save file: {reason}")
+
+        problem = _writable_file_problem(path)
+        if problem:
+            raise fail(problem)
+        try:
+            save_game(self.game, path, program=self.config.name, **names)
+        except OSError as err:
+            raise fail(_path_reason(path, err)) from None
+        except KomiError as err:
+            raise fail(str(err)) from None
+        return ""
 
     # --- analysis --------------------------------------------------------------------------------
     def _analyze(self, fmt: str, args: list[str]) -> str:
@@ -421,15 +536,15 @@ class GTPEngine:
         rest = list(args)
         if rest and rest[0].lower() in ("b", "w", "black", "white"):
             color = _color(rest.pop(0))
-        if rest and re.fullmatch(r"\d+", rest[0]):
-            interval = int(rest.pop(0)) / 100.0
+        if rest and re.fullmatch(r"[0-9]+", rest[0]):
+            interval = _centiseconds(rest.pop(0))
         while rest:  # key value options (interval N, minmoves N, maxmoves N, ownership b, ...)
             key = rest.pop(0).lower()
             if not rest:
                 raise GTPFailure("syntax error")
             value = rest.pop(0)
             if key == "interval":
-                interval = _int(value) / 100.0
+                interval = _centiseconds(value)
             elif key == "ownership":
                 if value.lower() not in ("true", "false"):
                     raise GTPFailure("syntax error")
@@ -441,9 +556,19 @@ class GTPEngine:
         return ""
 
     def analysis_lines(self) -> list[str]:
-        """The `info ...` lines of the open analysis response (one line, GUIs read it that way)."""
+        """The `info ...` lines of the open analysis response (one line, GUIs read it that way);
+        none if the analysis fails (logged: the open response must still be closed)."""
         if self.pending_analysis is None:
             return []
+        try:
+            return self._analysis_lines()
+        except Exception:  # noqa: BLE001 - a bug in the analysis must not end the response stream
+            import traceback
+
+            self.log(f"komi gtp: internal error in the analysis:\n{traceback.format_exc()}")
+            return []
+
+    def _analysis_lines(self) -> list[str]:
         fmt, color, _ = self.pending_analysis
         analysis = self._analysis_for(color)
         if analysis is None or not analysis.moves:
@@ -573,15 +698,64 @@ def _spread_points(size: int, points: list[int], total: int) -> list[int]:
     return points
 
 
+def _path_reason(path: str, err: OSError | ValueError) -> str:
+    """Why `path` cannot be used, from the error of an attempt: `x.sgf: permission denied`."""
+    if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
+        return f"file name too long ({len(path)} characters)"
+    if isinstance(err, UnicodeError):
+        return f"{shown_path(path)}: the file name cannot be encoded for this file system"
+    reason = _os_reason(err) if isinstance(err, OSError) else str(err)
+    return f"{shown_path(path)}: {reason}"
+
+
+def _readable_file_problem(path: str) -> str | None:
+    """Why loadsgf cannot read `path` (None if it is a regular file)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError) as err:
+        return _path_reason(path, err)
+    if stat.S_ISDIR(st.st_mode):
+        return f"{shown_path(path)}: is a directory"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{shown_path(path)}: not a regular file"
+    return None
+
+
+def _writable_file_problem(path: str) -> str | None:
+    """Why printsgf cannot write `path` (None if it may try): folders are never made on the way."""
+    p = Path(path)
+    try:
+        if p.is_dir() or p.name in ("", ".", ".."):
+            return f"{shown_path(path)}: is a directory"
+        if p.exists() and not p.is_file():
+            return f"{shown_path(path)}: not a regular file"
+        parent = p.parent
+        if not parent.is_dir():
+            what = "not a folder" if parent.exists() else "no such folder"
+            return f"{shown_path(str(parent))}: {what}"
+    except (OSError, ValueError) as err:
+        return _path_reason(path, err)
+    return None
+
+
 def _arity(args: list[str], n: int) -> None:
     if len(args) != n:
         raise GTPFailure("syntax error")
 
 
 def _int(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d{1,9}", text):
+    if not re.fullmatch(r"[+-]?[0-9]{1,9}", text):
         raise GTPFailure("syntax error")
     return int(text)
+
+
+def _centiseconds(text: str) -> float:
+    """An analysis interval in centiseconds as seconds; a huge one means a day (no overflow)."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise GTPFailure("syntax error")
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    value = (int(digits) if len(digits) <= 12 else 10**12) * (-1 if text.startswith("-") else 1)
+    return max(-1, min(value, 8_640_000)) / 100.0
 
 
 def _color(text: str) -> int:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 
 
@@ -38,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
     player, size = make_engine_player(args)
     engine = GTPEngine(player, GTPConfig(name=args.name, size=size, komi=args.komi))
     try:
-        serve(engine, sys.stdin, sys.stdout)
+        # Bytes both ways, whatever the locale: junk that is not UTF-8 gets `? ...`, never a
+        # UnicodeDecodeError, and no response can fail to encode.
+        serve(engine, sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:  # the controller went away: nothing left to answer
+        _silence_stdout()
     finally:
         player.close()
     return 0
@@ -90,31 +96,76 @@ def make_engine_player(args: argparse.Namespace):
 def serve(engine, stdin, stdout) -> None:
     """Read commands until `quit` or end of input.
 
+    The streams may be binary (`komi gtp`: sys.stdin.buffer, sys.stdout.buffer; lines decoded by
+    agent.gtp.decode_line, responses written as UTF-8) or text (tests). A line longer than
+    agent.gtp.MAX_LINE_BYTES is refused (`? command line too long`) and skipped, never buffered.
     An analysis response (lz-analyze, kata-analyze) stays open after its `info` line until the
     controller sends its next line; that line ends it and is then handled as a command.
     """
+    binary_out = not isinstance(stdout, io.TextIOBase)
+
+    def write(text: str) -> None:
+        from agent.gtp import encode_response
+
+        stdout.write(encode_response(text) if binary_out else text)
+
     carried = None
     while not engine.quit:
-        line = carried if carried is not None else stdin.readline()
+        line = carried if carried is not None else _read_line(stdin)
         carried = None
         if not line:
             break
+        if isinstance(line, _TooLong):
+            from agent.gtp import MAX_LINE_BYTES
+
+            write(engine.refuse(line.start, f"command line too long (over {MAX_LINE_BYTES} bytes)"))
+            stdout.flush()
+            continue
         response = engine.handle(line)
         if response is None:
             continue
-        stdout.write(response)
+        write(response)
         if engine.pending_analysis is not None:
             for info in engine.analysis_lines():
-                stdout.write(info + "\n")
+                write(info + "\n")
             stdout.flush()
-            carried = stdin.readline()
-            stdout.write("\n")
+            carried = _read_line(stdin)
+            write("\n")
             engine.pending_analysis = None
             if not carried:
                 carried = None
                 stdout.flush()
                 break
         stdout.flush()
+
+
+class _TooLong:
+    """A line over agent.gtp.MAX_LINE_BYTES (its start kept for the id); the rest was skipped."""
+
+    def __init__(self, start) -> None:
+        self.start = start
+
+
+def _read_line(stdin):
+    """The next line (bytes or str, as the stream gives), empty at the end, or a _TooLong."""
+    from agent.gtp import MAX_LINE_BYTES
+
+    line = stdin.readline(MAX_LINE_BYTES + 1)
+    if len(line) <= MAX_LINE_BYTES or line[-1:] in (b"\n", "\n"):
+        return line
+    rest = line
+    while rest and rest[-1:] not in (b"\n", "\n"):  # skip to the end of the line
+        rest = stdin.readline(MAX_LINE_BYTES)
+    return _TooLong(line[:MAX_LINE_BYTES])
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _say(msg: str) -> None:

@@ -260,12 +260,13 @@ def test_sgf_commands(tmp_path):
     assert ask(e2, f"loadsgf {path} 3") == (True, "")   # the position before move 3
     assert len(e2.game.moves) == 2
     run_transcript(e2, [
-        (f"loadsgf {tmp_path / 'missing.sgf'}", "? cannot load file"),
+        (f"loadsgf {tmp_path / 'missing.sgf'}", f"? cannot load file: {tmp_path / 'missing.sgf'}: no such file"),
         ("loadsgf", "? syntax error"),
     ])
     bad = tmp_path / "bad.sgf"
     bad.write_text("(;GM[1]SZ[9];B[ee];W[ee])")  # second move on an occupied point
-    assert ask(e2, f"loadsgf {bad}") == (False, "cannot load file")
+    ok, text = ask(e2, f"loadsgf {bad}")
+    assert not ok and re.fullmatch(r"cannot load file: .*bad\.sgf.*move 2.*", text), text
     assert len(e2.game.moves) == 2  # the failed load changed nothing
 
 

@@ -20,7 +20,16 @@ checkpoint, and every --eval-every steps it plays the previously rated one and g
 relative to the starting network; "gating" (as AlphaGo Zero) - the workers play the best network
 only, and a candidate replaces it when it scores at least --gate-threshold over --eval-games;
 "none". With no arguments: 9x9, the "cpu" network preset, 200-visit full searches (40-visit fast
-ones), writing to checkpoints/ until Ctrl-C; --resume continues a run after a stop or a kill."""
+ones), writing to checkpoints/ until Ctrl-C; --resume continues a run after a stop or a kill
+(even kill -9: games, counters and sample SGFs continue from what is on disk).
+
+The first games fill the replay buffer: training starts once it holds --min-positions full-search
+positions (the progress bar says how far it is), and a checkpoint is written every
+--checkpoint-every steps and every --checkpoint-minutes, so a run stopped early still leaves a
+trained network. TensorBoard logs go to <out>/tb (--log-dir)."""
+
+
+_METAVARS = {"out": "DIR", "log_dir": "DIR", "checkpoint_minutes": "MINUTES", "minutes": "MINUTES"}
 
 
 def _field_docs() -> dict[str, str]:
@@ -33,7 +42,7 @@ def _field_docs() -> dict[str, str]:
     for node, nxt in itertools.pairwise(body):
         if (isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)
                 and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
-            docs[node.target.id] = nxt.value.value.strip()
+            docs[node.target.id] = " ".join(nxt.value.value.split())
     return docs
 
 
@@ -67,8 +76,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            help=f"{docs[f.name]} (default: half the CPU cores, at least 1)")
             continue
         shown = "none" if default is None else default
+        metavar = _METAVARS.get(f.name, kind.upper())
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=default,
-                       type=_parse_value(kind, optional), metavar=kind.upper(),
+                       type=_parse_value(kind, optional), metavar=metavar,
                        help=f"{docs.get(f.name, '')} (default: {shown})")
     p.set_defaults(func=run)
 

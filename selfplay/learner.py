@@ -1,8 +1,15 @@
 """The learner side of self-play: replay window, training, checkpoints, evaluation, reporting.
 
 It takes finished games from a source (selfplay.workers or selfplay.distributed), writes them to
-the replay buffer in shards, trains `replay_ratio` samples per new full-search position, saves a
-checkpoint every `checkpoint_every` steps and evaluates every `eval_every` steps.
+the replay buffer in shards, trains `replay_ratio` samples per new full-search position (once the
+window holds `min_positions`), saves a checkpoint every `checkpoint_every` steps and every
+`checkpoint_minutes`, and evaluates every `eval_every` steps.
+
+The counters count the games written to shards: each shard records the run's running totals, the
+sample SGFs of its games are written after it (named by the game's number, never overwriting a
+file), then selfplay_state.json. A resume after a kill -9 takes the counters from the newest
+shard when the state file is behind, adds back the training credit of the steps lost since the
+checkpoint (so they are trained again), and removes the temporary files the kill left.
 """
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +26,13 @@ import numpy as np
 import torch
 
 from komi.errors import KomiError
-from selfplay.loop import SelfPlayConfig, _atomic_json, device_of, initial_network, read_player, write_player
+from selfplay.loop import (SelfPlayConfig, _atomic_json, device_of, initial_network, read_player,
+                           remove_stale_temporaries, write_player)
 from selfplay.replay import FinishedGame, ReplayBuffer, ReplayError, ReplayWindow
 from selfplay.trainer import Trainer
 
 STATE_FILE = "selfplay_state.json"
+_SGF_RE = re.compile(r"^game-(\d+)\.sgf$")
 
 
 def _fresh_state() -> dict:
@@ -43,6 +53,9 @@ class Learner:
         threads = cfg.threads or max(1, (os.cpu_count() or 1) - cfg.workers * cfg.worker_threads)
         torch.set_num_threads(threads)
         self.device = device_of(cfg.device)
+        self.resumed = resume
+        for directory in (out, out / "sgf"):  # what a kill -9 left mid-write (player.json.tmp<pid>...)
+            remove_stale_temporaries(directory)
         existing = latest_checkpoint(out)
         if resume:
             if existing is None:
@@ -73,17 +86,63 @@ class Learner:
             self.trainer.set_window(self.window)
         self.last_saved = self.step if resume else -1
         self._base_seconds, self._run_start = float(self.state.get("seconds", 0.0)), time.monotonic()
+        self._last_checkpoint_time = time.monotonic()
         self.losses: dict[str, float] = {}
+        self._reconcile_with_disk()
         if not resume:
             name = self.save_checkpoint(init=init)
             self.state["best"] = name
             self.state["rated"] = [name]
             self._save_state()
+        elif cfg.evaluation != "gating" and read_player(out) != existing.name:
+            # killed between a checkpoint and player.json: play the latest net, as the run would
+            write_player(out, existing.name)
+            if cfg.evaluation == "none":
+                self.state["best"] = existing.name
         if read_player(out) is None:
             write_player(out, self.state["best"] or self._name(self.step))
         self.pending: list[FinishedGame] = []
+        self._pending_positions = 0
         self.writer = None
         self._sgf_warned = False
+
+    def _reconcile_with_disk(self) -> None:
+        """Continue the counters from what is on disk when the state file is behind it (a kill
+        after a shard or a sample SGF was written and before the state was), and give back the
+        training credit of the steps since the checkpoint, which were lost with the kill."""
+        state, cfg = self.state, self.cfg
+        if self.resumed and isinstance(state.get("step"), int):
+            state["credit"] = float(state.get("credit", 0.0)) + state["step"] - self.step
+        disk_games, meta = self.buffer.games_on_disk()
+        games = int(state.get("games", 0))
+        if meta and meta["games_end"] > games:
+            positions = meta.get("positions_end")
+            if isinstance(positions, int) and positions > state.get("positions", 0):
+                state["credit"] = (float(state.get("credit", 0.0))
+                                   + (positions - state.get("positions", 0)) * cfg.replay_ratio / cfg.batch_size)
+                state["positions"] = positions
+            if isinstance(meta.get("resign"), dict):
+                state["resign"] = meta["resign"]
+        counted = max(games, disk_games or 0, self._highest_sgf())
+        if counted != games:
+            print(f"note: {self.out} holds {counted} games; selfplay_state.json counted {games} "
+                  "(a kill before the state was saved); counting on from there")
+        state["games"] = counted
+        state["step"] = self.step
+
+    def _highest_sgf(self) -> int:
+        """The highest game number of the sample SGFs in out/sgf (0 if none)."""
+        try:
+            names = [p.name for p in (self.out / "sgf").iterdir()]
+        except OSError:
+            return 0
+        numbers = [int(m.group(1)) for m in map(_SGF_RE.match, names) if m]
+        return max(numbers, default=0)
+
+    @property
+    def games_played(self) -> int:
+        """Games finished in this run so far: those in shards plus those waiting for one."""
+        return self.state["games"] + len(self.pending)
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -95,6 +154,7 @@ class Learner:
 
     def _save_state(self) -> None:
         self.state["seconds"] = self.elapsed_seconds()
+        self.state["step"] = self.step  # the credit of steps after the checkpoint comes back on resume
         _atomic_json(self.out / STATE_FILE, self.state)
 
     def save_checkpoint(self, init: str | None = None) -> str:
@@ -112,6 +172,7 @@ class Learner:
             if not old.name.startswith(stem.name + "."):
                 old.unlink(missing_ok=True)
         self.last_saved = self.step
+        self._last_checkpoint_time = time.monotonic()
         return stem.name
 
     def elapsed_seconds(self) -> float:
@@ -123,18 +184,24 @@ class Learner:
         return r["false"] / r["would_resign"] if r["would_resign"] else float("nan")
 
     def _record(self, game: FinishedGame) -> None:
+        """Take a finished game; it is counted when flush() has written it to a shard."""
+        game.info.setdefault("player", read_player(self.out))
         self.pending.append(game)
-        self.state["games"] += 1
-        r = self.state["resign"]
-        r["resigned"] += int(game.resigned != 0)
-        if game.info.get("resign_disabled"):
-            r["disabled_games"] += 1
-            r["would_resign"] += int(game.info.get("would_resign", 0) != 0)
-            r["false"] += int(bool(game.info.get("false_resign")))
-        if self.cfg.sgf_every and self.state["games"] % self.cfg.sgf_every == 0:
-            self._save_sgf(game)
+        self._pending_positions += len(game.policy)
 
-    def _save_sgf(self, game: FinishedGame) -> None:
+    def _count_resign(self, games: list[FinishedGame]) -> dict:
+        """The resignation statistics with these games added (a new dict)."""
+        r = dict(self.state["resign"])
+        for game in games:
+            r["resigned"] += int(game.resigned != 0)
+            if game.info.get("resign_disabled"):
+                r["disabled_games"] += 1
+                r["would_resign"] += int(game.info.get("would_resign", 0) != 0)
+                r["false"] += int(bool(game.info.get("false_resign")))
+        return r
+
+    def _save_sgf(self, game: FinishedGame, number: int) -> None:
+        """Write game number `number` as out/sgf/game-<number>.sgf; an existing file is kept."""
         try:
             from envs.go.sgf import GameRecord, write_sgf
         except ImportError:
@@ -144,32 +211,56 @@ class Learner:
             return
         codes = game.codes.astype(np.int64)
         moves = [(-1 if c & 2 else 1, int(c >> 2)) for c in codes]
-        player = f"komi {read_player(self.out)}"
+        player = f"komi {game.info.get('player') or read_player(self.out)}"
         record = GameRecord(size=game.size, komi=game.komi, moves=moves, result=game.info.get("result", ""),
                             winner=game.winner, rules="Chinese", black_name=player, white_name=player,
                             source="komi selfplay")
-        path = self.out / "sgf" / f"game-{self.state['games']:07d}.sgf"
+        path = self.out / "sgf" / f"game-{number:07d}.sgf"
+        if path.exists():  # never overwrite an earlier sample (the counter is behind the disk)
+            self._say(f"note: {path} exists; not overwriting it with game {number} of this run")
+            return
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(write_sgf(record))
-        tmp.replace(path)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        try:
+            tmp.write_text(write_sgf(record))
+            tmp.replace(path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            self._say(f"cannot write sample game {path} ({err.strerror or err})")
 
     def flush(self) -> None:
-        """Write the pending games as a shard and add them to the training window."""
+        """Write the pending games as a shard (with the run's running totals), count them, add
+        them to the training window, write their sample SGFs, then the state."""
         if not self.pending:
             return
+        cfg, state = self.cfg, self.state
+        new = ReplayWindow.from_games(self.pending)
+        first = state["games"] + 1
+        resign = self._count_resign(self.pending)
+        meta = {"player": read_player(self.out), "step": self.step, "first_game": first,
+                "games_end": first - 1 + len(self.pending),
+                "positions_end": int(state["positions"]) + new.num_positions, "resign": resign}
         try:
-            self.buffer.add(self.pending, meta={"player": read_player(self.out), "step": self.step})
+            self.buffer.add(self.pending, meta=meta)
         except ReplayError as err:
             self._say(f"{err}; keeping {len(self.pending)} games in memory and retrying later")
             return
-        new = ReplayWindow.from_games(self.pending)
-        self.pending = []
-        self.window = ReplayWindow.concatenate([self.window, new]).last_games(self.cfg.window_games)
-        self.state["positions"] += new.num_positions
-        self.state["credit"] += new.num_positions * self.cfg.replay_ratio / self.cfg.batch_size
+        games, self.pending, self._pending_positions = self.pending, [], 0
+        state["games"] = meta["games_end"]
+        state["positions"] = meta["positions_end"]
+        state["resign"] = resign
+        state["credit"] += new.num_positions * cfg.replay_ratio / cfg.batch_size
+        self.window = ReplayWindow.concatenate([self.window, new]).last_games(cfg.window_games)
         if self.window.num_positions:
             self.trainer.set_window(self.window)
+        if cfg.sgf_every:
+            for number, game in enumerate(games, start=first):
+                if number % cfg.sgf_every == 0:
+                    self._save_sgf(game, number)
+        try:
+            self._save_state()
+        except OSError as err:  # the shard holds the totals: a resume still counts right
+            self._say(f"cannot write {self.out / STATE_FILE} ({err.strerror or err}); will retry")
 
     def _say(self, text: str) -> None:
         from tqdm import tqdm
@@ -242,20 +333,43 @@ class Learner:
     def done(self, started: float) -> bool:
         cfg = self.cfg
         return ((cfg.steps is not None and self.step >= cfg.steps)
-                or (cfg.games is not None and self.state["games"] >= cfg.games)
+                or (cfg.games is not None and self.games_played >= cfg.games)
                 or (cfg.minutes is not None and time.monotonic() - started >= cfg.minutes * 60))
+
+    def _time_for_checkpoint(self) -> bool:
+        """checkpoint_minutes passed since the last checkpoint and the net trained since."""
+        minutes = self.cfg.checkpoint_minutes
+        return (minutes is not None and self.step > self.last_saved
+                and time.monotonic() - self._last_checkpoint_time >= minutes * 60)
+
+    def _status(self, moves_per_s: float) -> str:
+        """The progress bar's postfix: what the run waits for, or how training goes."""
+        cfg = self.cfg
+        if self.window.num_positions < cfg.min_positions:
+            have = min(self.window.num_positions + self._pending_positions, cfg.min_positions)
+            return (f"filling replay buffer {have}/{cfg.min_positions} positions before training, "
+                    f"{moves_per_s:.0f} moves/s")
+        loss = f", loss={self.losses['loss']:.3f}" if "loss" in self.losses else ""
+        return f"step={self.step}{loss}, buffer={self.window.num_games} games, {moves_per_s:.0f} moves/s"
 
     def run(self, source) -> dict:
         """Run until a limit of the config is reached (or Ctrl-C); returns a summary."""
         from tqdm import tqdm
 
         cfg = self.cfg
-        if cfg.log_dir:
+        log_dir = cfg.tensorboard_dir()
+        if log_dir is not None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(cfg.log_dir)
+            # On resume, hide what was logged after the checkpoint: those steps are trained again.
+            self.writer = SummaryWriter(str(log_dir), purge_step=self.step + 1 if self.resumed else None)
             self.writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in
                                                      dataclasses.asdict(cfg).items()), self.step)
+        filling = self.window.num_positions < cfg.min_positions
+        if filling:
+            self._say(f"training starts when the replay buffer holds {cfg.min_positions} full-search "
+                      f"positions (--min-positions; it holds {self.window.num_positions}); until then "
+                      "the network plays its first games")
         started = time.monotonic()
         source.start(seed=cfg.seed * 7919 + self.step)
         bar = tqdm(desc="selfplay", unit="game", initial=self.state["games"], disable=not self.progress,
@@ -277,7 +391,11 @@ class Learner:
                     moves_recent, rate_since = 0, now
                     if self.writer:
                         self.writer.add_scalar("selfplay/moves_per_s", moves_per_s, self.step)
-                if len(self.pending) >= cfg.games_per_shard or (self.pending and now - last_flush > 60):
+                # the first shard goes out as soon as its games let training start
+                first_fill = filling and (self.window.num_positions + self._pending_positions
+                                          >= cfg.min_positions)
+                if (len(self.pending) >= cfg.games_per_shard or (self.pending and now - last_flush > 60)
+                        or (self.pending and first_fill)):
                     self.flush()
                     last_flush = now
                     if self.writer:
@@ -285,6 +403,10 @@ class Learner:
                         self.writer.add_scalar("selfplay/buffer_games", self.window.num_games, self.step)
                         self.writer.add_scalar("selfplay/false_resign_rate", self.false_resign_rate(),
                                                self.step)
+                if filling and self.window.num_positions >= cfg.min_positions:
+                    filling = False
+                    self._say(f"replay buffer: {self.window.num_positions} positions from "
+                              f"{self.window.num_games} games; training starts")
                 while (self.state["credit"] >= 1 and self.window.num_positions >= cfg.min_positions
                        and not self.done(started)):
                     self.losses = self.trainer.train_step(self.step)
@@ -295,9 +417,13 @@ class Learner:
                             self.writer.add_scalar(f"train/{k}", v, self.step)
                     if self.step % cfg.checkpoint_every == 0:
                         self.checkpoint_and_evaluate()
-                bar.set_postfix(step=self.step, moves_s=f"{moves_per_s:.0f}",
-                                buffer=self.window.num_games,
-                                loss=f"{self.losses.get('loss', float('nan')):.3f}", refresh=False)
+                if self._time_for_checkpoint() and not self.done(started):
+                    self._last_checkpoint_time = time.monotonic()  # a failed save waits a period too
+                    self.checkpoint_and_evaluate()
+                    if self.last_saved == self.step:
+                        self._say(f"checkpoint {self.out / self._name(self.step)} "
+                                  f"(every {cfg.checkpoint_minutes:g} minutes)")
+                bar.set_postfix_str(self._status(moves_per_s), refresh=False)
                 if now - last_redraw >= 5.0:  # moves/s shows before the first game ends
                     bar.refresh()
                     last_redraw = now

@@ -5,15 +5,20 @@
         --> evaluation: Elo tracking (AlphaZero; default) or gating (AlphaGo Zero) --> player
 
 Everything lives under `out` (default checkpoints/): step-*.safetensors/.json checkpoints (with
-optimizer state), replay/ shards, sgf/ sample games, player.json (the checkpoint the workers
-play with) and selfplay_state.json (counters, evaluation results). Each is written atomically, so
-a kill loses at most the games not yet in a shard and the steps since the last checkpoint, and
-`resume=True` continues from the latest checkpoint with the same step count.
+optimizer state), replay/ shards, sgf/ sample games, tb/ TensorBoard logs, player.json (the
+checkpoint the workers play with) and selfplay_state.json (counters, evaluation results). Each is
+written atomically, so a kill (even kill -9) loses at most the games not yet in a shard and the
+steps since the last checkpoint, and `resume=True` continues from the latest checkpoint with the
+same step count: the game counter continues from the games the shards on disk account for (every
+shard records the running total), sample SGF names continue from there and never overwrite an
+earlier one, the training steps lost since the checkpoint are trained again, and temporary files
+a kill left behind are removed.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +90,13 @@ class SelfPlayConfig:
     """Weight of the score loss (Huber on margin / N)."""
     replay_ratio: float = 4.0
     """Training samples drawn per new full-search position (sets the train/self-play balance)."""
-    min_positions: int = 1024
-    """Full-search positions in the window before training starts."""
+    min_positions: int = 256
+    """Full-search positions in the window before training starts (about 15 games on 9x9)."""
     checkpoint_every: int = 50
     """Training steps between checkpoints (the workers switch to each new one in Elo mode)."""
+    checkpoint_minutes: float | None = 10.0
+    """Also checkpoint when this many minutes passed since the last one and the net has trained
+    since (a kill loses at most that much training; None = by steps only)."""
     evaluation: str = "elo"
     """"elo" (AlphaZero: always play the latest net, rate it) , "gating" (AlphaGo Zero), "none"."""
     eval_every: int = 100
@@ -111,8 +119,8 @@ class SelfPlayConfig:
     """Stop after this many minutes (None = no limit; run until interrupted)."""
     out: str = "checkpoints"
     """Output directory (checkpoints, replay buffer, SGF, state)."""
-    log_dir: str | None = "runs/selfplay"
-    """TensorBoard log directory (None = no logs)."""
+    log_dir: str | None = "<out>/tb"
+    """TensorBoard log directory; "<out>" stands for the out directory (None or "" = no logs)."""
     device: str = "auto"
     """Device of the learner and workers: "cpu", "cuda" or "auto"."""
     threads: int | None = None
@@ -136,10 +144,19 @@ class SelfPlayConfig:
         need(self.evaluation in ("elo", "gating", "none"),
              f"evaluation must be elo, gating or none, not {self.evaluation!r}")
         need(self.checkpoint_every >= 1, "checkpoint-every must be >= 1")
+        need(self.checkpoint_minutes is None or self.checkpoint_minutes > 0,
+             f"checkpoint-minutes must be > 0 (or none), got {self.checkpoint_minutes}")
+        need(self.min_positions >= 1, f"min-positions must be >= 1, got {self.min_positions}")
         need(self.eval_every % self.checkpoint_every == 0,
              "eval-every must be a multiple of checkpoint-every")
         need(self.eval_games >= 1, "eval games must be >= 1")
         need(-1.0 <= self.resign_threshold <= 1.0, "resign threshold must be in [-1, 1]")
+
+    def tensorboard_dir(self) -> Path | None:
+        """The TensorBoard log directory with "<out>" filled in (None = no logs)."""
+        if not self.log_dir:
+            return None
+        return Path(self.log_dir.replace("<out>", self.out))
 
     @property
     def move_cap(self) -> int:
@@ -164,6 +181,44 @@ def _atomic_json(path: Path, data: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+_TMP_RE = re.compile(r"\.tmp(\d*)(\.[A-Za-z0-9]+)?$")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # called before this process writes anything: a reused pid of a killed run
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, not ours
+    return True
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete the temporary files (`<name>.tmp<pid>`, `<name>.tmp`) a killed writer left in
+    `directory`, except those of another process still running; returns what was deleted.
+    Call it before this process writes there (at the start of a run or a resume)."""
+    removed: list[Path] = []
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        m = _TMP_RE.search(p.name)
+        if m is None or not p.is_file():
+            continue
+        if m.group(1) and _process_alive(int(m.group(1))):
+            continue
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        removed.append(p)
+    return removed
 
 
 def read_player(out: Path) -> str | None:

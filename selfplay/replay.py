@@ -9,7 +9,10 @@ A shard `games-<seq>-<count>.npz` (no pickle) holds `count` finished games:
     policy_move  int16 [nnz]  moves with visits (pass = size*size)
     policy_prob  float16 [nnz] their visit fractions
     size, komi, winner, resigned   per game (int8, float32, int8 +1/-1/0, colour that resigned or 0)
-    meta         uint8 [K]    UTF-8 JSON (network step that played the games, ...)
+    meta         uint8 [K]    UTF-8 JSON: the network step and player that played the games and
+                              the run's running totals after them ("first_game", "games_end",
+                              "positions_end", "resign"), so a resume after a kill -9 counts on
+                              from what is on disk (shards of older runs have no totals)
 
 Shards are written to a temporary file, fsynced and renamed, so a kill or a full disk never
 leaves a half shard under a real name; an unreadable shard is skipped with a warning. The
@@ -232,6 +235,16 @@ def read_shard(path: Path) -> ReplayWindow:
     return w
 
 
+def shard_meta(path: Path) -> dict:
+    """The JSON meta of a shard ({} when the shard or its meta is unreadable)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode())
+    except (OSError, KeyError, ValueError, EOFError, UnicodeDecodeError, zipfile.BadZipFile):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 class ReplayBuffer:
     """Finished games on disk in a directory of shards; keeps the last `window_games` games."""
 
@@ -257,6 +270,25 @@ class ReplayBuffer:
     def total_games(self) -> int:
         """Games in the shards still on disk (the window plus at most one partial shard)."""
         return sum(n for _, n, _ in self.shards())
+
+    def games_on_disk(self) -> tuple[int | None, dict]:
+        """The games the run has written, as the shards on disk account for them, and the meta
+        of the newest shard when it holds the running totals (else {}).
+
+        The newest shard recording its running total ("games_end") gives the count, plus the
+        games of any newer shard without one; when no shard records it (an older run), the games
+        of all shards if none was pruned yet (sequence 0 is still there), else None (unknown)."""
+        shards = self.shards()
+        newer = 0
+        for _, n, path in reversed(shards):
+            meta = shard_meta(path)
+            end = meta.get("games_end")
+            if isinstance(end, int) and not isinstance(end, bool):
+                return end + newer, (meta if newer == 0 else {})
+            newer += n
+        if not shards or shards[0][0] == 0:
+            return newer, {}
+        return None, {}
 
     def add(self, games: list[FinishedGame], meta: dict | None = None) -> Path | None:
         """Write the games as one new shard, then delete shards that fell out of the window."""

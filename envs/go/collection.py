@@ -2,8 +2,11 @@
 
 Archives (.zip, .tar, .tar.gz/.tgz, .tar.bz2, .tar.xz) are read member by member from the
 archive itself, never extracted to disk; at most one member is in memory at a time, and no
-member larger than the SGF size limit is read. Bad files, members or games are skipped with a
-warning (the first few) and counted by reason in `stats`:
+member larger than the SGF size limit is read (nor more than that limit of one whose header
+lies). Files named on their own that are not regular files (FIFOs, devices, sockets) are refused
+without being opened; inside directories they are passed over. Bad files, members or games
+(whatever is wrong with them: syntax, values, a move or setup the rules refuse) are skipped with
+a warning (the first few) and counted by reason in `stats`:
 
     games = iter_games(["kgs/", "tom.tar.xz"], check_legal=True)
     for record in games: ...
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import lzma
 import os
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -22,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envs.go.sgf import MAX_FILE_BYTES, GameRecord, SGFError, parse_games, replay
+from envs.go.sgf import MAX_FILE_BYTES, GameRecord, SGFError, display_name, parse_games, read_bytes, replay
 
 log = logging.getLogger("komi.sgf")
 
@@ -89,6 +93,10 @@ class GameIterator(Iterator[GameRecord]):
             raise SGFError(f"no such file or directory: {', '.join(missing)}", "missing")
         self.check_legal = check_legal
         self.board_options = {"superko": "none"} if board_options is None else board_options
+        if check_legal:     # a bad option is the caller's error, not one to count against every game
+            from envs.go import Board
+
+            Board(size=9, **self.board_options)
         self.stats = CollectionStats(max_warnings=max_warnings)
         self._games = self._all_games()
 
@@ -110,33 +118,36 @@ class GameIterator(Iterator[GameRecord]):
     def _file_games(self, path: Path) -> Iterator[GameRecord]:
         kind = _archive_kind(path)
         if kind is None:
-            yield from self._games_of(str(path), self._read_file(path))
+            yield from self._games_of(display_name(path), self._read_file(path))
+            return
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):     # a FIFO would block the archive reader
+                self.stats.skip("not a file", f"{display_name(path)}: not a regular file")
+                return
+        except (OSError, ValueError) as err:
+            self.stats.skip("unreadable archive", f"{display_name(path)}: cannot read ({err})")
             return
         try:
             members = self._zip_members(path) if kind == "zip" else self._tar_members(path)
             for source, data in members:
                 yield from self._games_of(source, data)
         except _ARCHIVE_ERRORS as err:
-            self.stats.skip("unreadable archive", f"{path}: the archive cannot be read further ({err})")
+            self.stats.skip("unreadable archive",
+                            f"{display_name(path)}: the archive cannot be read further ({err})")
 
     def _read_file(self, path: Path) -> bytes | SGFError:
-        if not path.is_file():     # a FIFO or device would block or never end
-            return SGFError(f"{path}: not a regular file", "not a file")
+        """The file's bytes, or the SGFError that refused it (not a regular file, too large)."""
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                return SGFError(f"{path}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit",
-                                "file too large")
-            return path.read_bytes()
-        except OSError as err:
-            return SGFError(f"{path}: cannot read ({err.strerror or err})", "unreadable")
+            return read_bytes(path)
+        except SGFError as err:
+            return err
 
     def _zip_members(self, path: Path) -> Iterator[tuple[str, bytes | SGFError]]:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 if info.is_dir() or not _is_sgf_name(info.filename):
                     continue
-                source = f"{path}:{info.filename}"
+                source = display_name(f"{path}:{info.filename}")
                 if info.file_size > MAX_FILE_BYTES:
                     yield source, SGFError(f"{source}: {info.file_size} bytes is larger than the "
                                            f"{MAX_FILE_BYTES}-byte limit", "file too large")
@@ -157,13 +168,13 @@ class GameIterator(Iterator[GameRecord]):
                 archive.members = []    # a stream keeps every header it has seen otherwise
                 if not member.isfile() or not _is_sgf_name(member.name):
                     continue
-                source = f"{path}:{member.name}"
+                source = display_name(f"{path}:{member.name}")
                 if member.size > MAX_FILE_BYTES:
                     yield source, SGFError(f"{source}: {member.size} bytes is larger than the "
                                            f"{MAX_FILE_BYTES}-byte limit", "file too large")
                     continue
                 stream = archive.extractfile(member)
-                yield source, stream.read() if stream is not None else b""
+                yield source, stream.read(MAX_FILE_BYTES + 1) if stream is not None else b""
 
     # --- games of one file -------------------------------------------------------------------
     def _games_of(self, source: str, data: bytes | SGFError) -> Iterator[GameRecord]:
@@ -194,11 +205,12 @@ def iter_games(paths: Iterable[str | os.PathLike] | str | os.PathLike, check_leg
                board_options: dict | None = None, max_warnings: int = 10) -> GameIterator:
     """The games of SGF files, directories (recursively, *.sgf) and archives, as a stream.
 
-    check_legal replays every game on an `envs.go.Board(**board_options)` and skips those with an
-    illegal move. The default options check simple ko only (superko="none"): human games played
-    under Japanese rules may legally repeat a position. Skips are counted in the returned
+    check_legal replays every game on an `envs.go.Board(**board_options)` and skips those the
+    engine refuses (an illegal move, a komi it does not take, setup stones without liberties).
+    The default options check simple ko only (superko="none"): human games played under
+    Japanese rules may legally repeat a position. Skips are counted in the returned
     iterator's `stats`.
-    Raises SGFError at once if a path does not exist.
+    Raises SGFError at once if a path does not exist, GoError if board_options are not the Board's.
     """
     return GameIterator(paths, check_legal=check_legal, board_options=board_options,
                         max_warnings=max_warnings)

@@ -5,6 +5,17 @@ bounded (file size, node count, board size). Only the main line (the first varia
 branch) is kept. Text is decoded per value: UTF-8 first, then the charset named by CA[], then
 GB18030, then Latin-1 (which never fails), because real collections mix all of them.
 
+Every malformed, hostile or unusable input raises SGFError (a KomiError) with a one-line message
+naming the source, the position or move number and the property; nothing else escapes the
+reader, and replaying a record raises SGFError too.
+
+Property identifiers: FF[4] allows only uppercase letters. FF[1]-FF[3] files may mix in
+lowercase letters for readability ("AddBlack", "CoPyright"), which FF[3] says to ignore, so
+lowercase letters are dropped ("AddBlack" reads as AB). An identifier with no uppercase letter
+at all ("b[aa]", "x[aa]") is refused as a syntax error rather than guessed at: sgfmill refuses
+every lowercase letter in an identifier and KataGo keeps such identifiers as unknown properties
+(so it would silently drop a "b" move); refusing keeps a misread game out of a collection.
+
     records = read_sgf("game.sgf")            # list[GameRecord], one per game tree
     board = replay(records[0])                # the final position (IllegalMove -> SGFError)
     for board, color, move in positions(records[0]): ...   # every position before a move
@@ -14,8 +25,11 @@ from __future__ import annotations
 
 import codecs
 import functools
+import math
+import operator
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +45,10 @@ MAX_EXPANDED_POINTS = 1_000_000
 """Most points that compressed point lists ("aa:ss") of one file may add beyond their own count."""
 MIN_SIZE, MAX_SIZE = 2, 25
 """Board sizes the engine plays."""
+MAX_KOMI = 1000.0
+"""Largest komi (in absolute value) the engine's Board accepts; KM beyond it is refused."""
+_READ_CHUNK = 1 << 20
+"""Bytes read from a file at a time (the size bound holds while reading)."""
 
 
 class SGFError(KomiError):
@@ -133,8 +151,9 @@ _NODE_START = re.compile(rb"\s*;")
 _TIME_LEFT = rb"(?:\s*(?:BL|WL|OB|OW)\[[0-9.]*\])*"   # clock properties a move node may carry (ignored)
 _MOVE_RUN = re.compile(rb"(?:\s*;\s*[BW]\s*\[[a-z]{0,2}\]" + _TIME_LEFT + rb"(?=\s*[;()]))+")
 _MOVE = re.compile(rb";\s*([BW])\s*\[([a-z]{0,2})\]")
-_RUN = ""
-"""Key of a pseudo-node standing for a run of plain move nodes: [(b"B" | b"W", point), ...]."""
+_RUN = "<run>"
+"""Key of a pseudo-node standing for a run of plain move nodes: [(b"B" | b"W", point), ...]
+(no property identifier can be spelt with '<')."""
 _ESCAPE = re.compile(rb"\\(\r\n|\n\r|\n|\r|.)", re.DOTALL)
 _SOFT_LINEBREAK = {b"\r\n", b"\n\r", b"\n", b"\r"}
 _TEXT_PROPS = ("PB", "PW", "BR", "WR", "RE", "RU", "DT")
@@ -148,6 +167,29 @@ def _position(data: bytes, offset: int) -> str:
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
     return f"{line}:{column}"
+
+
+def _show(raw: bytes | str, limit: int = 20) -> str:
+    """A value as it may appear in a one-line message: control characters, surrogates and
+    other unprintable characters escaped, at most `limit` characters and then '...'."""
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+    cut = len(text) > limit
+    text = text[:limit]
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return text + "..." if cut else text
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """A file name fit for a one-line message and a record's `source`: unchanged when it is
+    printable, otherwise with unprintable characters (newlines, undecodable bytes) escaped;
+    names longer than 300 characters are shortened in the middle."""
+    name = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    if not name.isprintable():
+        name = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+    if len(name) > 300:
+        name = name[:150] + "..." + name[-147:]
+    return name
 
 
 def _main_lines(data: bytes, source: str) -> list[list[Node]]:
@@ -202,7 +244,12 @@ def _main_lines(data: bytes, source: str) -> list[list[Node]]:
                 raw = m.group(4)
                 ident = idents.get(raw)
                 if ident is None:
-                    ident = idents[raw] = bytes(ch for ch in raw if 65 <= ch <= 90).decode("ascii")
+                    ident = bytes(ch for ch in raw if 65 <= ch <= 90).decode("ascii")
+                    if not ident:
+                        raise fail(m.start(4), f"property identifier '{_show(raw)}' has no uppercase "
+                                               "letter (FF[3] ignores lowercase letters in identifiers, "
+                                               "leaving none)")
+                    idents[raw] = ident
                 node_props.setdefault(ident, []).extend(_VALUE.findall(m.group(5)))
             elif kind == 1:
                 depth += 1
@@ -267,8 +314,8 @@ def _number(raw: bytes, kind: type, name: str, where: object) -> int | float:
         return 0.0
     try:
         return kind(text)
-    except ValueError:
-        raise SGFError(f"{where}: {name}[{text[:20]}] is not a number", "bad property value") from None
+    except ValueError:      # also an integer of more digits than Python converts
+        raise SGFError(f"{where}: {name}[{_show(text)}] is not a number", "bad property value") from None
 
 
 def _point(raw: bytes, size: int) -> int | None:
@@ -298,7 +345,7 @@ def _point_list(values: list[bytes], size: int, where: object, name: str, budget
         corners = raw.split(b":")
         idx = [_point(c, size) for c in corners]
         if len(corners) > 2 or any(p is None or p == size * size for p in idx):
-            raise SGFError(f"{where}: {name}[{raw[:10].decode('latin-1')}] is not a point "
+            raise SGFError(f"{where}: {name}[{_show(raw, 10)}] is not a point "
                            f"of a {size}x{size} board", "bad setup point")
         (r0, c0), (r1, c1) = divmod(idx[0], size), divmod(idx[-1], size)
         budget[0] -= (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1) - 1
@@ -329,17 +376,24 @@ def _record(data: bytes, nodes: list[Node], source: str, budget: list[int]) -> G
     root_pos, root = nodes[0]
     where = _Where(source, data, root_pos)
     if root.get("GM", [b"1"])[0].strip() not in (b"1", b""):
-        raise SGFError(f"{where}: GM[{root['GM'][0][:10].decode('latin-1')}] is not a Go game", "not a Go game")
+        raise SGFError(f"{where}: GM[{_show(root['GM'][0], 10)}] is not a Go game", "not a Go game")
     size_raw = root.get("SZ", [b"19"])[0]
     if b":" in size_raw:
-        raise SGFError(f"{where}: rectangular boards (SZ[{size_raw.decode('latin-1')}]) are not supported", "board size")
+        raise SGFError(f"{where}: rectangular boards (SZ[{_show(size_raw)}]) are not supported", "board size")
     size = _number(size_raw, int, "SZ", where)
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise SGFError(f"{where}: board size SZ[{size}] is outside {MIN_SIZE}..{MAX_SIZE}", "board size")
     charset = _charset(root.get("CA", [None])[0])
     text = {p: _simple_text(root[p][0], charset) if p in root else "" for p in _TEXT_PROPS}
-    record = GameRecord(size=size, komi=float(_number(root.get("KM", [b""])[0], float, "KM", where)),
-                        handicap=int(_number(root.get("HA", [b"0"])[0] or b"0", int, "HA", where)),
+    komi = float(_number(root.get("KM", [b""])[0], float, "KM", where))
+    if not math.isfinite(komi) or abs(komi) > MAX_KOMI:
+        raise SGFError(f"{where}: KM[{_show(root['KM'][0])}] is not a komi (a finite number within "
+                       f"+-{MAX_KOMI:g})", "bad property value")
+    handicap = int(_number(root.get("HA", [b"0"])[0] or b"0", int, "HA", where))
+    if not 0 <= handicap <= MAX_SIZE * MAX_SIZE:   # HA is only stated; a fixed placement checks more
+        raise SGFError(f"{where}: HA[{_show(root['HA'][0])}] is not a number of handicap stones "
+                       f"(0..{MAX_SIZE * MAX_SIZE})", "bad handicap")
+    record = GameRecord(size=size, komi=komi, handicap=handicap,
                         result=text["RE"], rules=text["RU"], black_name=text["PB"], white_name=text["PW"],
                         black_rank=text["BR"], white_rank=text["WR"], date=text["DT"], source=source)
     setup: dict[int, int] = {}     # point -> colour, in placement order
@@ -373,7 +427,7 @@ def _record(data: bytes, nodes: list[Node], source: str, budget: list[int]) -> G
                 values = props[name]
                 point = _point(values[0].strip(), size) if len(values) == 1 else None
                 if point is None:
-                    shown = b"][".join(values)[:10].decode("latin-1")
+                    shown = _show(b"][".join(values), 10)
                     raise SGFError(f"{source}:{_position(data, pos)}: move {len(moves) + 1} "
                                    f"{name}[{shown}] is not a point of a {size}x{size} board", "bad move")
                 moves.append((color, point))
@@ -431,17 +485,66 @@ def parse_sgf(data: bytes | str, source: str = "<string>") -> list[GameRecord]:
     return games
 
 
-def read_sgf(path: str | os.PathLike) -> list[GameRecord]:
-    """The games of an SGF file (see parse_sgf)."""
-    path = Path(path)
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of an SGF file, refusing what would hang or never end, at most MAX_FILE_BYTES.
+
+    Symlinks are followed; anything but a regular file (FIFO, device such as /dev/zero,
+    directory, socket) is refused before it is opened. The file is opened non-blocking (a FIFO
+    swapped in after the check cannot hang the reader), checked again, and read in chunks, never
+    more than MAX_FILE_BYTES + 1 bytes whatever its size says. Raises SGFError ("not a file",
+    "file too large", "unreadable").
+    """
+    shown = display_name(path)
+
+    def unreadable(err: OSError | ValueError) -> SGFError:
+        why = getattr(err, "strerror", None) or str(err)
+        return SGFError(f"{shown}: cannot read ({why})", "unreadable")
+
+    def check(mode: int, size: int) -> None:
+        if not stat.S_ISREG(mode):
+            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise SGFError(f"{shown}: not a regular file ({kind})", "not a file")
+        if size > MAX_FILE_BYTES:
+            raise SGFError(f"{shown}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit",
+                           "file too large")
+
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise SGFError(f"{path}: {path.stat().st_size} bytes is larger than the "
-                           f"{MAX_FILE_BYTES}-byte limit", "file too large")
-        data = path.read_bytes()
+        info = os.stat(path)        # follows symlinks: a link to /dev/zero is a device
+    except (OSError, ValueError) as err:     # ValueError: a NUL byte in the name
+        raise unreadable(err) from None
+    check(info.st_mode, info.st_size)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError) as err:
+        raise unreadable(err) from None
+    try:
+        info = os.fstat(fd)
+        check(info.st_mode, info.st_size)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(_READ_CHUNK, MAX_FILE_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
     except OSError as err:
-        raise SGFError(f"{path}: cannot read ({err.strerror or err})", "unreadable") from None
-    return parse_sgf(data, source=str(path))
+        raise unreadable(err) from None
+    finally:
+        os.close(fd)
+    if total > MAX_FILE_BYTES:
+        raise SGFError(f"{shown}: more than {MAX_FILE_BYTES} bytes (the file grew while read, or its size "
+                       "is not known in advance)", "file too large")
+    return b"".join(chunks)
+
+
+def read_sgf(path: str | os.PathLike) -> list[GameRecord]:
+    """The games of an SGF file (see parse_sgf and read_bytes); SGFError names the file."""
+    return parse_sgf(read_bytes(path), source=display_name(path))
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -460,6 +563,8 @@ def _point_text(move: int, size: int) -> str:
 
 
 def _komi_text(komi: float) -> str:
+    if not math.isfinite(komi) or abs(komi) > MAX_KOMI:
+        raise SGFError(f"cannot write komi {komi!r} (a finite number within +-{MAX_KOMI:g})")
     text = repr(float(komi))
     return text.removesuffix(".0")
 
@@ -494,34 +599,71 @@ def write_sgf(record: GameRecord) -> str:
 
 # --- replaying ---------------------------------------------------------------------------------
 
-def _start_board(record: GameRecord, **board_options):
-    from envs.go import Board
+def _first_line(err: BaseException) -> str:
+    """The first line of an exception's message (a binding's TypeError lists the signatures)."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
-    board = Board(size=record.size, komi=float(record.komi), **board_options)
+
+def _start_board(record: GameRecord, **board_options):
+    """The Board before the first move. What the record holds that the engine refuses (a size,
+    a komi, setup stones that leave a chain without liberties) raises SGFError; a bad board
+    option is the caller's and raises GoError."""
+    from envs.go import Board, GoError
+
+    source = record.source or "<record>"
+    try:
+        size = operator.index(record.size)
+    except TypeError:
+        size = None
+    if size is None or not MIN_SIZE <= size <= MAX_SIZE:
+        raise SGFError(f"{source}: board size {record.size!r} is outside {MIN_SIZE}..{MAX_SIZE}",
+                       "board size")
+    try:
+        komi = float(record.komi)
+    except (TypeError, ValueError):
+        komi = math.nan
+    if not math.isfinite(komi) or abs(komi) > MAX_KOMI:
+        raise SGFError(f"{source}: komi {record.komi!r} is not a finite number within +-{MAX_KOMI:g}",
+                       "bad property value")
+    board = Board(size=size, komi=komi, **board_options)
     if record.setup_black or record.setup_white:
-        board.set_stones(black=list(record.setup_black), white=list(record.setup_white))
-        if record.moves:
-            board.set_to_play(record.moves[0][0])
+        try:
+            board.set_stones(black=[int(p) for p in record.setup_black],
+                             white=[int(p) for p in record.setup_white])
+            if record.moves:
+                board.set_to_play(int(record.moves[0][0]))
+        except (GoError, TypeError, OverflowError) as err:
+            raise SGFError(f"{source}: the setup stones (AB/AW) are not a position komi can play "
+                           f"({_first_line(err)})",
+                           "bad setup") from None
     return board
 
 
 def _play(board, record: GameRecord, number: int, color: int, move: int) -> None:
-    from envs.go import IllegalMove
+    from envs.go import GoError, IllegalMove
     from envs.go.coords import to_gtp
 
     try:
         board.play(move, color)
     except IllegalMove as err:
         name = "B" if color == 1 else "W"
+        try:
+            vertex = to_gtp(move, record.size)
+        except GoError:
+            vertex = repr(move)
         raise SGFError(f"{record.source or '<record>'}: move {number} {name} "
-                       f"{to_gtp(move, record.size)} is illegal ({err.reason})", "illegal move") from None
+                       f"{vertex} is illegal ({err.reason})", "illegal move") from None
+    except (GoError, TypeError, OverflowError) as err:    # a move or colour no board has
+        raise SGFError(f"{record.source or '<record>'}: move {number} ({color!r}, {move!r}) cannot be "
+                       f"played ({_first_line(err)})", "bad move") from None
 
 
 def positions(record: GameRecord, **board_options) -> Iterator[tuple[object, int, int]]:
     """(board, color, move) before every move of the record; the board is reused, copy it to keep it.
 
-    Board options (superko, allow_suicide, ...) go to `envs.go.Board`. An illegal move raises
-    SGFError naming the source and the move number.
+    Board options (superko, allow_suicide, ...) go to `envs.go.Board`. An illegal move, or a
+    komi or setup the engine refuses, raises SGFError naming the source (and the move number).
     """
     board = _start_board(record, **board_options)
     for number, (color, move) in enumerate(record.moves, start=1):
@@ -530,7 +672,8 @@ def positions(record: GameRecord, **board_options) -> Iterator[tuple[object, int
 
 
 def replay(record: GameRecord, **board_options):
-    """The Board after all moves of the record (setup stones first); SGFError on an illegal move."""
+    """The Board after all moves of the record (setup stones first); SGFError naming the source
+    on an illegal move, or on a komi or setup the engine refuses."""
     board = _start_board(record, **board_options)
     for number, (color, move) in enumerate(record.moves, start=1):
         _play(board, record, number, color, move)

@@ -1,7 +1,8 @@
 """SGF (FF[4]) game records: a small strict reader and a writer for Go games.
 
 Reading is iterative (no recursion, so deeply nested variations cannot exhaust the stack) and
-bounded (file size, node count, board size). Only the main line (the first variation at every
+bounded (file size, node count, board size); files are read by read_bytes, which refuses FIFOs,
+devices and directories before opening them and never reads more than MAX_FILE_BYTES + 1. Only the main line (the first variation at every
 branch) is kept. Text is decoded per value: UTF-8 first, then the charset named by CA[], then
 GB18030, then Latin-1 (which never fails), because real collections mix all of them.
 
@@ -17,7 +18,7 @@ every lowercase letter in an identifier and KataGo keeps such identifiers as unk
 (so it would silently drop a "b" move); refusing keeps a misread game out of a collection.
 
     records = read_sgf("game.sgf")            # list[GameRecord], one per game tree
-    board = replay(records[0])                # the final position (IllegalMove -> SGFError)
+    board = replay(records[0])                # the final position (what the engine refuses -> SGFError)
     for board, color, move in positions(records[0]): ...   # every position before a move
     text = write_sgf(records[0])              # parse_sgf(text)[0] == records[0]
 """

@@ -28,7 +28,7 @@ import torch
 from komi.errors import KomiError
 from selfplay.loop import (SelfPlayConfig, _atomic_json, device_of, initial_network, read_player,
                            remove_stale_temporaries, write_player)
-from selfplay.replay import FinishedGame, ReplayBuffer, ReplayError, ReplayWindow
+from selfplay.replay import FinishedGame, ReplayBuffer, ReplayError, ReplayWindow, read_shard, shard_meta
 from selfplay.trainer import Trainer
 
 STATE_FILE = "selfplay_state.json"
@@ -129,6 +129,50 @@ class Learner:
                   "(a kill before the state was saved); counting on from there")
         state["games"] = counted
         state["step"] = self.step
+        if self.resumed:
+            self._write_missing_samples()
+
+    def _write_missing_samples(self) -> None:
+        """Write the sample SGFs of the newest shard that a kill right after the shard cost."""
+        shards = self.buffer.shards()
+        if not shards or not self.cfg.sgf_every:
+            return
+        path = shards[-1][2]
+        meta = shard_meta(path)
+        first, end = meta.get("first_game"), meta.get("games_end")
+        if not (isinstance(first, int) and isinstance(end, int)):
+            return
+        every = self.cfg.sgf_every
+        missing = [n for n in range(first, end + 1)
+                   if n % every == 0 and not (self.out / "sgf" / f"game-{n:07d}.sgf").exists()]
+        if not missing:
+            return
+        try:
+            w = read_shard(path)
+        except ReplayError:
+            return
+        if w.num_games != end - first + 1:
+            return
+        for n in missing:
+            g = n - first
+            codes = w.codes[w.offsets[g]:w.offsets[g + 1]]
+            game = FinishedGame(codes, w.full[w.offsets[g]:w.offsets[g + 1]].astype(bool), [],
+                                int(w.size[g]), float(w.komi[g]), int(w.winner[g]), int(w.resigned[g]),
+                                info={"player": meta.get("player")})
+            game.info["result"] = self._result_of(game)
+            self._save_sgf(game, n)
+
+    def _result_of(self, game: FinishedGame) -> str:
+        """The SGF result of a stored game, as the generator states it (B+R, W+3.5, 0)."""
+        if game.resigned:
+            return "B+R" if game.resigned < 0 else "W+R"
+        from envs.go import Board
+
+        board = Board(game.size, game.komi, max_moves=self.cfg.move_cap)
+        for code in game.codes.astype(np.int64):
+            board.play(int(code >> 2))
+        score = float(board.score())
+        return "0" if score == 0 else (f"B+{score:g}" if score > 0 else f"W+{-score:g}")
 
     def _highest_sgf(self) -> int:
         """The highest game number of the sample SGFs in out/sgf (0 if none)."""

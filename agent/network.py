@@ -16,12 +16,34 @@ auxiliary heads where the net has them (`Heads.ownership [B, N*N]`, `Heads.score
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from agent.presets import PRESETS
+from komi.errors import KomiError
+
+
+class NetworkConfigError(KomiError, ValueError):
+    """A NetworkConfig field has the wrong type or is out of range (or an unknown preset)."""
+
+
+LIMITS: dict[str, tuple[int, int]] = {
+    "board_size": (2, 25),        # what the native core plays
+    "in_planes": (1, 256),        # the feature sets have at most 30
+    "blocks": (1, 64),            # AlphaGo Zero's largest tower had 40
+    "channels": (1, 1024),
+    "global_pool_every": (0, 64),
+    "policy_channels": (1, 1024),
+    "value_channels": (1, 1024),
+    "value_hidden": (1, 4096),
+}
+"""Inclusive bounds of the integer fields of NetworkConfig: far beyond any network komi trains,
+small enough that a checkpoint's metadata can never ask for an absurd allocation."""
 
 
 @dataclass(frozen=True)
@@ -55,45 +77,39 @@ class NetworkConfig:
     """KataGo's score head (final area margin / N, from the value head's hidden layer)."""
 
     def __post_init__(self) -> None:
-        for name in ("board_size", "in_planes", "blocks", "channels", "policy_channels",
-                     "value_channels", "value_hidden"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"NetworkConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.global_pool_every < 0:
-            raise ValueError("NetworkConfig.global_pool_every must be >= 0")
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise NetworkConfigError(f"NetworkConfig.{name} must be an integer, got {value!r}")
+            if not lo <= value <= hi:
+                raise NetworkConfigError(f"NetworkConfig.{name} must be between {lo} and {hi}, got {value}")
+        for name in ("ownership_head", "score_head"):
+            if not isinstance(getattr(self, name), bool):
+                raise NetworkConfigError(f"NetworkConfig.{name} must be true or false, got "
+                                         f"{getattr(self, name)!r}")
         if self.policy_head not in ("fc", "conv"):
-            raise ValueError(f"NetworkConfig.policy_head must be 'fc' or 'conv', got {self.policy_head!r}")
+            raise NetworkConfigError(f"NetworkConfig.policy_head must be 'fc' or 'conv', got {self.policy_head!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetworkConfig":
+        """The config stored by to_dict (fields left out take their defaults); NetworkConfigError
+        names the first unknown, mistyped or out-of-range field."""
+        if not isinstance(d, dict):
+            raise NetworkConfigError(f"NetworkConfig must be a JSON object, not {type(d).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown NetworkConfig fields: {sorted(unknown)}")
+            raise NetworkConfigError(f"unknown NetworkConfig fields: {sorted(map(str, unknown))}")
         return cls(**d)
-
-
-# name -> (blocks, channels, global_pool_every); all use the convolutional policy head, which on
-# 19x19 game records learns ~10x faster per position than AlphaGo Zero's fc head (measured:
-# tiny net, 19,200 positions: 24% vs 2% held-out top-1).
-PRESETS: dict[str, tuple[int, int, int]] = {
-    "tiny": (2, 16, 0),      # tests
-    "mini": (4, 32, 0),      # small boards on a CPU (7x7 self-play from scratch)
-    "cpu": (6, 64, 0),       # the CPU default
-    "cpu-gp": (6, 64, 3),    # the CPU tower with two global-pooling bias blocks
-    "small": (10, 128, 0),
-    "medium": (15, 192, 0),
-    "agz": (20, 256, 0),     # AlphaGo Zero's 20-block tower
-}
 
 
 def preset(name: str, board_size: int = 19, in_planes: int = 18, **overrides) -> NetworkConfig:
     """The NetworkConfig of a named preset (see PRESETS) for a board size and input planes."""
     if name not in PRESETS:
-        raise ValueError(f"unknown network preset {name!r}; choose from {', '.join(PRESETS)}")
+        raise NetworkConfigError(f"unknown network preset {name!r}; choose from {', '.join(PRESETS)}")
     blocks, channels, gp = PRESETS[name]
     fields = dict(board_size=board_size, in_planes=in_planes, blocks=blocks, channels=channels,
                   global_pool_every=gp, ownership_head=True, score_head=True)

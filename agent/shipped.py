@@ -40,8 +40,10 @@ def shipped_network(size: int) -> Path | None:
         return None
     if not weights.is_file():
         raise CheckpointError(f"{weights}: the network shipped with komi is missing; {REINSTALL}")
+    from agent.checkpoint import check_network
+
     try:
-        meta = read_metadata(stem)
+        meta = check_network(stem)  # metadata, architecture and the weights' header
     except CheckpointError as err:
         raise CheckpointError(f"{err}; {REINSTALL}") from None
     if meta.get("board_size") != size:
@@ -158,11 +160,11 @@ def ship(checkpoint: str | Path, provenance: dict, models_dir: Path = MODELS_DIR
     import torch
     from safetensors.torch import load_file, save_file
 
-    from agent.checkpoint import _stem
+    from agent.checkpoint import _stem, check_network
 
     src = _stem(checkpoint)
-    meta = read_metadata(src)
-    size = int(meta["board_size"])
+    meta = check_network(checkpoint)  # a network komi can play: fields, architecture, tensors
+    size = meta["board_size"]
     if size not in SHIPPED_STEMS:
         raise CheckpointError(f"{src}: komi ships networks for {sorted(SHIPPED_STEMS)} only, not {size}x{size}")
     state = load_file(str(src.with_name(src.name + ".safetensors")))

@@ -189,17 +189,21 @@ void encode_records(const int16_t* codes, int64_t num_codes, const int64_t* offs
                     int64_t num_games, const int64_t* game_index, const int64_t* ply,
                     const int64_t* symmetry, int64_t batch, int size, FeatureSet set, float* out,
                     int threads) {
-    (void)num_games;
     const size_t stride = (size_t)num_planes(set) * size * size;
     auto encode_range = [&](int64_t begin, int64_t end) {
         for (int64_t b = begin; b < end; ++b) {
-            const int64_t g = game_index[b];
-            const int64_t start = offsets[g], length = offsets[g + 1] - offsets[g];
-            if (start < 0 || length < 0 || offsets[g + 1] > num_codes)
+            // Read once and checked again here: the caller validated them, but a buffer that
+            // shares memory with `out` must not lead a read astray.
+            const int64_t g = game_index[b], p = ply[b], sym = symmetry[b];
+            if (g < 0 || g >= num_games) throw std::invalid_argument("game_index " + std::to_string(g) + " is out of range");
+            const int64_t start = offsets[g], stop = offsets[g + 1], length = stop - start;
+            if (start < 0 || length < 0 || stop > num_codes)
                 throw std::invalid_argument("offsets of game " + std::to_string(g) + " are outside the codes");
+            if (p < 0 || p > length || sym < 0 || sym > 7)
+                throw std::invalid_argument("ply or symmetry of position " + std::to_string(b) + " is out of range");
             Board board(size, 7.5f, Superko::None, false, 0);
-            replay(board, codes + start, g, length, ply[b]);
-            encode_board(board, set, (int)symmetry[b], out + b * stride);
+            replay(board, codes + start, g, length, p);
+            encode_board(board, set, (int)sym, out + b * stride);
         }
     };
     threads = (int)std::max<int64_t>(1, std::min<int64_t>(threads, batch / 16));
@@ -229,8 +233,8 @@ void record_outcomes(const int16_t* codes, int64_t num_codes, const int64_t* off
                      int size, int8_t* ownership, float* margin) {
     const int area = size * size;
     for (int64_t g = 0; g < num_games; ++g) {
-        const int64_t start = offsets[g], length = offsets[g + 1] - offsets[g];
-        if (start < 0 || length < 0 || offsets[g + 1] > num_codes)
+        const int64_t start = offsets[g], stop = offsets[g + 1], length = stop - start;
+        if (start < 0 || length < 0 || stop > num_codes)
             throw std::invalid_argument("offsets of game " + std::to_string(g) + " are outside the codes");
         Board board(size, 0.0f, Superko::None, false, 0);
         replay(board, codes + start, g, length, length);

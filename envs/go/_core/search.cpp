@@ -46,30 +46,44 @@ inline int first_max(At at, int begin, int end) {
         for (int j = 0; j < 4; ++j) m[j] = std::max(m[j], at(k + j));
     for (; k < end; ++k) m[0] = std::max(m[0], at(k));
     const float best = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
-    for (k = begin; at(k) != best; ++k) {}
-    return k;
+    for (k = begin; k < end && at(k) != best; ++k) {}
+    return k < end ? k : begin;   // begin when the values hold a NaN
 }
 
 }  // namespace
 
 Search::Search(int num_games, int size, const SearchParams& params)
     : size_(size), params_(params), scratch_(size), rng_(params.seed * 0x9E3779B97F4A7C15ULL + 12345) {
-    if (num_games < 1 || num_games > 1 << 16)
-        throw std::invalid_argument("a search needs 1..65536 games, got " + std::to_string(num_games));
+    auto number = [](double x) { return std::to_string(x); };
+    if (num_games < 1 || num_games > kMaxGames)
+        throw std::invalid_argument("a search needs 1.." + std::to_string(kMaxGames) + " games, got " +
+                                    std::to_string(num_games));
     if (size < 2 || size > kMaxSize)
         throw std::invalid_argument("board size must be between 2 and 25, got " + std::to_string(size));
     if (params.no_pass_before < 0) throw std::invalid_argument("no_pass_before must be >= 0");
-    if (params.leaves_per_tree < 1 || params.leaves_per_tree > 1024)
-        throw std::invalid_argument("leaves per tree must be in 1..1024");
-    if (!(params.c_puct >= 0.0f) || !std::isfinite(params.c_puct))
-        throw std::invalid_argument("c_puct must be a finite number >= 0");
-    if (!std::isfinite(params.fpu_reduction)) throw std::invalid_argument("fpu_reduction must be finite");
+    if (params.leaves_per_tree < 1 || params.leaves_per_tree > kMaxLeavesPerTree)
+        throw std::invalid_argument("leaves_per_tree must be in 1.." + std::to_string(kMaxLeavesPerTree) + ", got " +
+                                    std::to_string(params.leaves_per_tree));
+    if (!(params.c_puct > 0.0f && params.c_puct <= kMaxCPuct))
+        throw std::invalid_argument("c_puct must be a finite number in (0, 1000], got " + number(params.c_puct));
+    if (!(params.fpu_reduction >= -kMaxFpuReduction && params.fpu_reduction <= kMaxFpuReduction))
+        throw std::invalid_argument("fpu_reduction must be a finite number in [-2, 2] (values are in [-1, 1]), got " +
+                                    number(params.fpu_reduction));
     if (!(params.noise_fraction >= 0.0f && params.noise_fraction <= 1.0f))
-        throw std::invalid_argument("noise_fraction must be in [0, 1]");
-    if (!std::isfinite(params.noise_alpha)) throw std::invalid_argument("noise_alpha must be finite");
+        throw std::invalid_argument("noise_fraction must be in [0, 1], got " + number(params.noise_fraction));
+    if (!(params.noise_alpha >= 0.0f && params.noise_alpha <= kMaxNoiseAlpha))
+        throw std::invalid_argument("noise_alpha must be in [0, 1000] (0: 10.83 / legal moves), got " +
+                                    number(params.noise_alpha));
     if (params_.max_tree_nodes == 0) params_.max_tree_nodes = kMaxTreeNodes;
     if (params_.max_tree_nodes < 2 || params_.max_tree_nodes > kMaxTreeNodes)
         throw std::invalid_argument("max_tree_nodes must be in 2.." + std::to_string(kMaxTreeNodes) + " (0: the most)");
+    const int64_t leaves = (int64_t)num_games * params.leaves_per_tree;
+    if (leaves > kMaxLeaves)
+        throw std::invalid_argument("games x leaves_per_tree must be at most " + std::to_string(kMaxLeaves) + ", got " +
+                                    std::to_string(leaves));
+    if (leaves * planes() * size * size > kMaxPlaneFloats)
+        throw std::invalid_argument("games x leaves_per_tree = " + std::to_string(leaves) + " leaves need a planes "
+                                    "buffer over 4 GiB; use fewer games or leaves per tree");
     sym_ = symmetry_tables(size);
     trees_.resize((size_t)num_games);
     for (Tree& t : trees_) {
@@ -80,14 +94,24 @@ Search::Search(int num_games, int size, const SearchParams& params)
 
 void Search::check_idle(const char* what) const {
     if (!pending_.empty())
-        throw std::invalid_argument(std::string(what) + ": the leaves of the last select() await backup()");
+        throw std::invalid_argument(std::string(what) +
+                                    ": the leaves of the last select() await backup() (or cancel())");
+}
+
+void Search::cancel() {
+    for (const Leaf& lf : pending_) {
+        Tree& t = trees_[lf.game];
+        add_virtual_loss(t, path_store_.data() + lf.path_begin, lf.path_len, -1);
+        t.nodes[lf.node].state = kNew;
+    }
+    pending_.clear();
 }
 
 void Search::reset(int g, const Board& board) {
-    check_idle("reset");
     if (board.size() != size_)
         throw std::invalid_argument("board size " + std::to_string(board.size()) + " does not match the search's " +
                                     std::to_string(size_));
+    cancel();
     Tree& t = trees_[g];
     t.root_board = board;
     clear_tree(t);
@@ -174,8 +198,9 @@ int Search::select_child(Tree& t, int node_index, int& move) {
     const float sqrt_n = std::sqrt((float)std::max(p.n + p.vloss - 1, 1));
     const float c = params_.c_puct * sqrt_n;
     Edge* edges = t.edges.data() + p.first_edge;
+    // The first edge scored is the best so far, whatever its score: some edge is always chosen.
     int best = -1;
-    float best_score = -1e30f;
+    float best_score = 0.0f;
     for (int k = 0; k < p.num_visited; ++k) {
         const Edge& e = edges[k];
         const Node& ch = t.nodes[e.visited_child()];
@@ -189,7 +214,8 @@ int Search::select_child(Tree& t, int node_index, int& move) {
         } else {
             score = fpu + u;
         }
-        if (score > best_score) {
+        if (std::isnan(score)) score = -INFINITY;
+        if (best < 0 || score > best_score) {
             best_score = score;
             best = k;
         }
@@ -199,7 +225,9 @@ int Search::select_child(Tree& t, int node_index, int& move) {
             p.best_unvisited = (int16_t)(noisy ? first_max([&](int k) { return noisy[k]; }, p.num_visited, p.num_edges)
                                                : first_max([&](int k) { return edges[k].prior; }, p.num_visited, p.num_edges));
         const int b = p.best_unvisited;
-        if (fpu + c * (noisy ? noisy[b] : edges[b].prior) > best_score) {
+        float score = fpu + c * (noisy ? noisy[b] : edges[b].prior);
+        if (std::isnan(score)) score = -INFINITY;
+        if (best < 0 || score > best_score) {
             // Its first visit: it joins the visited block.
             std::swap(edges[p.num_visited], edges[b]);
             if (noisy) std::swap(noisy[p.num_visited], noisy[b]);
@@ -308,7 +336,7 @@ int Search::select(float* out) {
 void Search::expand(Tree& t, int node_index, const int32_t* moves, int count, const float* logits, int sym) {
     const int32_t* map = sym_.data() + (size_t)sym * num_moves();
     float p[kMaxPoints + 1];
-    float mx = -1e30f;
+    float mx = -INFINITY;
     int top = 0;   // the highest prior (the first of equals): the first edge select_child visits
     for (int k = 0; k < count; ++k) {
         p[k] = logits[map[moves[k]]];

@@ -37,11 +37,23 @@
 
 namespace komi {
 
+// Bounds of the parameters (the constructor refuses others; agent.search.SearchConfig checks
+// the same). Values are in [-1, 1], so a first-play value beyond parent's value -/+ 2 means
+// nothing more; with c_puct and visits bounded, every score of select_child() is finite.
+constexpr double kMaxCPuct = 1000.0;           // c_puct in (0, kMaxCPuct]
+constexpr double kMaxFpuReduction = 2.0;       // fpu_reduction in [-2, 2]
+constexpr double kMaxNoiseAlpha = 1000.0;      // noise_alpha in [0, kMaxNoiseAlpha] (0: the default)
+constexpr int kMaxVisits = 1 << 30;            // visits of one run, 1..kMaxVisits
+constexpr int kMaxGames = 1 << 16;             // games of one Search
+constexpr int kMaxLeavesPerTree = 1024;
+constexpr int64_t kMaxLeaves = 1 << 20;        // games x leaves_per_tree
+constexpr int64_t kMaxPlaneFloats = int64_t(1) << 30;   // the planes buffer of one select() (4 GiB)
+
 struct SearchParams {
     float c_puct = 1.5f;
     float fpu_reduction = 0.25f;     // unvisited child: parent's value minus this
     float noise_fraction = 0.0f;     // Dirichlet noise weight at the root of noisy runs
-    float noise_alpha = 0.0f;        // <= 0: 10.83 / number of legal moves (0.03 on 19x19)
+    float noise_alpha = 0.0f;        // 0: 10.83 / number of legal moves (0.03 on 19x19)
     int leaves_per_tree = 8;
     int no_pass_before = 0;          // no pass in the tree before this move number (unless forced)
     bool tree_reuse = true;
@@ -62,7 +74,7 @@ public:
     int planes() const { return params_.write_planes ? num_planes(params_.feature_set) : 0; }
     const SearchParams& params() const { return params_; }
 
-    // Game g starts from `board` with an empty tree.
+    // Game g starts from `board` with an empty tree (leaves awaiting backup are cancelled).
     void reset(int g, const Board& board);
     // Plays `move` in game g (must be legal; returns its MoveStatus, 0 when played) and keeps the
     // subtree below it when tree reuse is on.
@@ -74,9 +86,15 @@ public:
     void begin(const int* games, const int* visits, const uint8_t* noisy, int count);
     // One round of leaf selection (see above); 0 when every game of the run is finished.
     int select(float* out);
-    // Expands and backs up the leaves of the last select(); checks the numbers are finite.
+    // Expands and backs up the leaves of the last select(). Checks all of its input first (the
+    // count, finite numbers): refused input changes nothing, the leaves still await backup.
     void backup(const float* logits, const float* values, int count);
     bool awaiting_backup() const { return !pending_.empty(); }
+    // Drops the leaves of the last select() (their virtual loss undone, the leaves unexpanded),
+    // e.g. after the evaluator failed; the run can go on with select() or start anew.
+    void cancel();
+    // Set by the bindings while a call runs without the GIL (another thread must not enter).
+    bool busy = false;
 
     // ---- results of game g (after a run)
     int root_visits(int g) const;
@@ -148,8 +166,9 @@ private:
 
     void check_idle(const char* what) const;
     void clear_tree(Tree& t);
-    // Picks the PUCT-best edge of an expanded node, creating its child node if it has none;
-    // returns the child's index and sets `move`.
+    // Picks the PUCT-best edge of an expanded node (it has at least one edge: pass), creating
+    // its child node if it has none; returns the child's index and sets `move`. Some edge is
+    // always picked, whatever the scores (NaN counts as -inf).
     int select_child(Tree& t, int node_index, int& move);
     int best_child_edge(const Tree& t, int node_index) const;
     void add_virtual_loss(Tree& t, const int* path, int len, int delta);

@@ -20,3 +20,8 @@ class IllegalMove(GoError):
 
 class CoordinateError(GoError):
     """A vertex or point that does not name a point of the board."""
+
+
+class ArgumentTypeError(GoError, TypeError):
+    """An argument of the wrong type given to the native core (a str for a move, a list of
+    floats for an array of move indices): a GoError that is also a TypeError."""

@@ -18,6 +18,7 @@ The planes of position p under symmetry s are the planes of p moved point by poi
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +28,10 @@ from envs.go.errors import GoError
 
 FEATURE_SETS: tuple[str, ...] = ("agz", "extended", "basic")
 
-_INVERSE = tuple(_core.inverse_symmetry(s) for s in range(8))
+MAX_OUT_FLOATS = 1 << 30
+"""Largest buffer (in floats, 4 GiB) the encoders allocate themselves; pass `out` for more."""
+MAX_BOARDS = 1 << 24
+"""Most boards of one encode() call (a sequence claiming more is refused before it is read)."""
 
 
 def num_planes(feature_set: str) -> int:
@@ -42,22 +46,52 @@ def symmetry_map(size: int, sym: int) -> np.ndarray:
 
 def inverse_symmetry(sym: int) -> int:
     """The symmetry that undoes `sym`."""
-    if not 0 <= int(sym) <= 7:
-        raise GoError(f"symmetry must be in 0..7, got {sym}")
-    return _INVERSE[int(sym)]
+    return _core.inverse_symmetry(sym)
 
 
-def _symmetries(symmetries, batch: int) -> np.ndarray:
+# The wrappers below check what they need before allocating (a board size, a batch length) and
+# leave the rest to the core, which names any bad argument in a GoError.
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _one_symmetry(sym) -> int:
+    _core.inverse_symmetry(sym)   # the core's check: an integer in 0..7
+    return int(sym)
+
+
+def _symmetries(symmetries, batch: int):
     if symmetries is None:
         return np.zeros(batch, np.int64)
-    sym = np.ascontiguousarray(symmetries, dtype=np.int64).reshape(-1)
-    if sym.size == 1 and batch != 1:
-        sym = np.full(batch, sym[0], np.int64)
-    return sym
+    if _is_int(symmetries) or (isinstance(symmetries, np.ndarray) and symmetries.ndim == 0):
+        return np.full(batch, _one_symmetry(symmetries), np.int64)
+    if isinstance(symmetries, np.ndarray) and symmetries.ndim > 1:
+        symmetries = symmetries.reshape(-1)
+    if batch != 1 and _length(symmetries, "symmetries") == 1:
+        return np.full(batch, _one_symmetry(symmetries[0]), np.int64)
+    return symmetries
+
+
+def _length(value, name: str) -> int:
+    if (isinstance(value, np.ndarray) and value.ndim == 1) or isinstance(value, (list, tuple)):
+        return len(value)
+    raise GoError(f"{name} must be a 1-D array (or list) of integers, got {type(value).__name__}")
+
+
+def _size(size) -> int:
+    if not _is_int(size):
+        raise GoError(f"board size must be an integer, got {type(size).__name__}")
+    if not 2 <= size <= _core.MAX_SIZE:
+        raise GoError(f"board size must be in 2..{_core.MAX_SIZE}, got {size}")
+    return int(size)
 
 
 def _out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     if out is None:
+        if math.prod(shape) > MAX_OUT_FLOATS:
+            raise GoError(f"a buffer of shape {list(shape)} is over 4 GiB: encode in smaller batches "
+                          "or pass out=")
         return np.empty(shape, np.float32)
     if not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous \
             or not out.flags.writeable:
@@ -74,15 +108,24 @@ def encode(boards: Sequence, feature_set: str = "extended", symmetries=None,
     symmetries: int [B] in 0..7 (or one int for all; default identity). out: an optional
     buffer of exactly that shape to write into (returned).
     """
-    boards = list(boards)
+    if isinstance(boards, (str, bytes)):
+        raise GoError(f"encode: boards must be a sequence of envs.go.Board, got {type(boards).__name__}")
+    try:
+        if not isinstance(boards, (list, tuple)) and hasattr(boards, "__len__") and len(boards) > MAX_BOARDS:
+            raise GoError(f"encode: at most {MAX_BOARDS:,} boards at once, got {len(boards):,}")
+        boards = list(boards)
+    except GoError:
+        raise
+    except Exception as err:   # not iterable, or its items cannot be read
+        raise GoError(f"encode: boards must be a sequence of envs.go.Board, got {type(boards).__name__} "
+                      f"({type(err).__name__})") from None
     if not boards:
         raise GoError("encode needs at least one board")
+    if not isinstance(boards[0], _core.Board):
+        raise GoError(f"encode: boards[0] must be an envs.go.Board, got {type(boards[0]).__name__}")
     size = boards[0].size
     out = _out(out, (len(boards), num_planes(feature_set), size, size))
-    try:
-        _core.encode(boards, feature_set, _symmetries(symmetries, len(boards)), out)
-    except TypeError as err:
-        raise GoError(f"encode: boards must be envs.go.Board objects ({err})") from None
+    _core.encode(boards, feature_set, _symmetries(symmetries, len(boards)), out)
     return out
 
 
@@ -97,13 +140,11 @@ def encode_records(codes: np.ndarray, offsets: np.ndarray, game_index: np.ndarra
     Returns float32 [B, C, size, size] (written into `out` if given). `threads` > 1 splits the
     batch across native threads (the GIL is released either way).
     """
-    game_index = np.ascontiguousarray(game_index, dtype=np.int64).reshape(-1)
-    ply = np.ascontiguousarray(ply, dtype=np.int64).reshape(-1)
-    out = _out(out, (len(game_index), num_planes(feature_set), int(size), int(size)))
-    _core.encode_records(np.ascontiguousarray(codes, dtype=np.int16).reshape(-1),
-                         np.ascontiguousarray(offsets, dtype=np.int64).reshape(-1),
-                         game_index, ply, int(size), feature_set,
-                         _symmetries(symmetries, len(game_index)), out, int(threads))
+    size = _size(size)
+    batch = _length(game_index, "game_index")
+    out = _out(out, (batch, num_planes(feature_set), size, size))
+    _core.encode_records(codes, offsets, game_index, ply, size, feature_set,
+                         _symmetries(symmetries, batch), out, threads)
     return out
 
 
@@ -114,5 +155,4 @@ def record_outcomes(codes: np.ndarray, offsets: np.ndarray, size: int) -> tuple[
     point of the final position from Black's view (+1 Black, -1 White, 0 neither) and Black's
     area minus White's (komi not included).
     """
-    return _core.record_outcomes(np.ascontiguousarray(codes, dtype=np.int16).reshape(-1),
-                                 np.ascontiguousarray(offsets, dtype=np.int64).reshape(-1), int(size))
+    return _core.record_outcomes(codes, offsets, size)

@@ -23,6 +23,18 @@ using Planes = nb::ndarray<float, nb::ndim<4>, nb::c_contig, nb::device::cpu>;
 template <typename T>
 using Vector = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
+const char* kOutWant = "a writeable C-contiguous float32 array [B, C, N, N]";
+
+Planes out_planes(nb::handle h) { return out_arg<Planes>(h, "out", kOutWant); }
+
+Vector<int64_t> int64_vector(nb::handle h, const char* what) {
+    return array_arg<Vector<int64_t>>(h, what, "iu", "int64", 1, "a 1-D array (or list) of integers");
+}
+
+int size_arg(nb::handle h) { return (int)int_arg(h, "board size", 2, kMaxSize); }
+int sym_arg(nb::handle h) { return (int)int_arg(h, "symmetry", 0, 7); }
+FeatureSet feature_set_arg(nb::handle h) { return feature_set_from_name(str_arg(h, "feature_set")); }
+
 void check_planes(const Planes& out, size_t batch, int planes, int size) {
     if (out.shape(0) != batch || out.shape(1) != (size_t)planes || out.shape(2) != (size_t)size ||
         out.shape(3) != (size_t)size)
@@ -35,7 +47,8 @@ void check_planes(const Planes& out, size_t batch, int planes, int size) {
 
 void check_symmetries(const Vector<int64_t>& sym, size_t batch) {
     if (sym.shape(0) != batch)
-        throw std::invalid_argument("symmetries must have one entry per position (" + std::to_string(batch) + ")");
+        throw std::invalid_argument("symmetries must have one entry per position (" + std::to_string(batch) +
+                                    "), got " + std::to_string(sym.shape(0)));
     for (size_t i = 0; i < batch; ++i)
         if (sym(i) < 0 || sym(i) > 7)
             throw std::invalid_argument("symmetry " + std::to_string(sym(i)) + " is not in 0..7");
@@ -56,49 +69,68 @@ int64_t check_offsets(const Vector<int64_t>& offsets, int64_t num_codes) {
 }  // namespace
 
 void bind_features(nb::module_& m) {
-    m.def("num_planes", [](const std::string& name) { return num_planes(feature_set_from_name(name)); },
-          "feature_set"_a, "Number of planes of a feature set ('agz': 17, 'extended': 30, 'basic': 4).");
+    m.def("num_planes", [](nb::handle name) { return num_planes(feature_set_arg(name)); },
+          nb::arg("feature_set").none(), nb::sig("def num_planes(feature_set: str) -> int"),
+          "Number of planes of a feature set ('agz': 17, 'extended': 30, 'basic': 4).");
     m.def("symmetry_map",
-          [](int size, int sym) {
-              if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
-              if (sym < 0 || sym > 7) throw std::invalid_argument("symmetry must be in 0..7");
-              std::vector<int64_t> out(size * size + 1);
-              for (int mv = 0; mv <= size * size; ++mv) out[mv] = symmetry_move(mv, size, sym);
+          [](nb::handle size, nb::handle sym) {
+              const int n = size_arg(size);
+              const int s = sym_arg(sym);
+              std::vector<int64_t> out(n * n + 1);
+              for (int mv = 0; mv <= n * n; ++mv) out[mv] = symmetry_move(mv, n, s);
               return out;
           },
-          "size"_a, "sym"_a, "Move index of every move under symmetry `sym` (pass stays pass).");
-    m.def("inverse_symmetry",
-          [](int sym) {
-              if (sym < 0 || sym > 7) throw std::invalid_argument("symmetry must be in 0..7");
-              return inverse_symmetry(sym);
-          },
-          "sym"_a, "The symmetry that undoes `sym`.");
+          nb::arg("size").none(), nb::arg("sym").none(), nb::sig("def symmetry_map(size: int, sym: int) -> list[int]"),
+          "Move index of every move under symmetry `sym` (pass stays pass).");
+    m.def("inverse_symmetry", [](nb::handle sym) { return inverse_symmetry(sym_arg(sym)); },
+          nb::arg("sym").none(), nb::sig("def inverse_symmetry(sym: int) -> int"), "The symmetry that undoes `sym`.");
     m.def("encode",
-          [](const std::vector<const Board*>& boards, const std::string& feature_set,
-             const Vector<int64_t>& symmetries, Planes out) {
-              const FeatureSet set = feature_set_from_name(feature_set);
-              if (boards.empty()) throw std::invalid_argument("encode needs at least one board");
-              for (const Board* b : boards)
-                  if (!b) throw std::invalid_argument("encode: boards must be Board objects, got None");
-              const int size = boards[0]->size();
-              for (const Board* b : boards)
+          [](nb::handle boards, nb::handle feature_set, nb::handle symmetries, nb::handle out_h) {
+              const FeatureSet set = feature_set_arg(feature_set);
+              if (!PyList_Check(boards.ptr()) && !PyTuple_Check(boards.ptr()))
+                  bad_type("encode: boards must be a list of envs.go.Board, got " + describe(boards));
+              // The references keep every board alive while the GIL is released below.
+              nb::object items = nb::steal(PySequence_Fast(boards.ptr(), "boards"));
+              if (!items.is_valid()) throw nb::python_error();
+              const Py_ssize_t count = PySequence_Fast_GET_SIZE(items.ptr());
+              if (count == 0) throw std::invalid_argument("encode needs at least one board");
+              std::vector<nb::object> keep((size_t)count);
+              std::vector<const Board*> bs((size_t)count);
+              for (Py_ssize_t i = 0; i < count; ++i) {
+                  keep[i] = nb::borrow(PySequence_Fast_GET_ITEM(items.ptr(), i));
+                  if (!nb::isinstance<Board>(keep[i]))
+                      bad_type("encode: boards[" + std::to_string(i) + "] must be an envs.go.Board, got " +
+                               describe(keep[i]));
+                  bs[i] = &nb::cast<const Board&>(keep[i]);
+              }
+              const int size = bs[0]->size();
+              for (const Board* b : bs)
                   if (b->size() != size) throw std::invalid_argument("all boards of one batch must have the same size");
-              check_planes(out, boards.size(), num_planes(set), size);
-              check_symmetries(symmetries, boards.size());
+              Vector<int64_t> sym = int64_vector(symmetries, "symmetries");
+              Planes out = out_planes(out_h);
+              check_planes(out, bs.size(), num_planes(set), size);
+              check_symmetries(sym, bs.size());
               const size_t stride = (size_t)num_planes(set) * size * size;
               nb::gil_scoped_release release;
-              for (size_t i = 0; i < boards.size(); ++i)
-                  encode_board(*boards[i], set, (int)symmetries(i), out.data() + i * stride);
+              for (size_t i = 0; i < bs.size(); ++i) encode_board(*bs[i], set, (int)sym(i), out.data() + i * stride);
           },
-          "boards"_a, "feature_set"_a, "symmetries"_a, nb::arg("out").noconvert(),
+          nb::arg("boards").none(), nb::arg("feature_set").none(), nb::arg("symmetries").none(), nb::arg("out").none(),
+          nb::sig("def encode(boards: Sequence[Board], feature_set: str, symmetries: numpy.ndarray[dtype=int64], "
+                  "out: numpy.ndarray[dtype=float32]) -> None"),
           "Writes the planes of each board under its symmetry into out float32 [B, C, N, N].");
     m.def("encode_records",
-          [](const Vector<int16_t>& codes, const Vector<int64_t>& offsets, const Vector<int64_t>& game_index,
-             const Vector<int64_t>& ply, int size, const std::string& feature_set,
-             const Vector<int64_t>& symmetries, Planes out, int threads) {
-              const FeatureSet set = feature_set_from_name(feature_set);
-              if (threads < 1 || threads > 256) throw std::invalid_argument("threads must be in 1..256");
-              if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
+          [](nb::handle codes_h, nb::handle offsets_h, nb::handle game_index_h, nb::handle ply_h, nb::handle size_h,
+             nb::handle feature_set, nb::handle symmetries, nb::handle out_h, nb::handle threads_h) {
+              const int size = size_arg(size_h);
+              const FeatureSet set = feature_set_arg(feature_set);
+              const int threads = (int)int_arg(threads_h, "threads", 1, 256);
+              auto codes = array_arg<Vector<int16_t>>(codes_h, "codes", "iu", "int16", 1,
+                                                      "a 1-D array of int16 record codes");
+              Vector<int64_t> offsets = int64_vector(offsets_h, "offsets");
+              Vector<int64_t> game_index = int64_vector(game_index_h, "game_index");
+              Vector<int64_t> ply = int64_vector(ply_h, "ply");
+              Vector<int64_t> sym = int64_vector(symmetries, "symmetries");
+              Planes out = out_planes(out_h);
               const size_t batch = game_index.shape(0);
               if (ply.shape(0) != batch) throw std::invalid_argument("game_index and ply must have the same length");
               const int64_t num_games = check_offsets(offsets, (int64_t)codes.shape(0));
@@ -114,39 +146,43 @@ void bind_features(nb::module_& m) {
                                                   " entries)");
               }
               check_planes(out, batch, num_planes(set), size);
-              check_symmetries(symmetries, batch);
+              check_symmetries(sym, batch);
               nb::gil_scoped_release release;
               encode_records(codes.data(), num_codes, offsets.data(), num_games, game_index.data(), ply.data(),
-                             symmetries.data(), (int64_t)batch, size, set, out.data(), threads);
+                             sym.data(), (int64_t)batch, size, set, out.data(), threads);
           },
-          "codes"_a, "offsets"_a, "game_index"_a, "ply"_a, "size"_a, "feature_set"_a, "symmetries"_a,
-          nb::arg("out").noconvert(),  // an output buffer must never be silently replaced by a copy
-          "threads"_a = 1,
+          nb::arg("codes").none(), nb::arg("offsets").none(), nb::arg("game_index").none(), nb::arg("ply").none(), nb::arg("size").none(), nb::arg("feature_set").none(), nb::arg("symmetries").none(),
+          nb::arg("out").none(),  // an output buffer: never silently replaced by a converted copy (out_arg)
+          nb::arg("threads").none() = 1,
+          nb::sig("def encode_records(codes: numpy.ndarray[dtype=int16], offsets: numpy.ndarray[dtype=int64], "
+                  "game_index: numpy.ndarray[dtype=int64], ply: numpy.ndarray[dtype=int64], size: int, "
+                  "feature_set: str, symmetries: numpy.ndarray[dtype=int64], out: numpy.ndarray[dtype=float32], "
+                  "threads: int = 1) -> None"),
           "Replays compact records natively and writes the planes of each (game, ply) position "
           "(threads > 1 splits the batch across native threads).");
     m.def("record_outcomes",
-          [](const Vector<int16_t>& codes, const Vector<int64_t>& offsets, int size) {
-              if (size < 2 || size > kMaxSize) throw std::invalid_argument("board size must be between 2 and 25");
+          [](nb::handle codes_h, nb::handle offsets_h, nb::handle size_h) {
+              const int size = size_arg(size_h);
+              auto codes = array_arg<Vector<int16_t>>(codes_h, "codes", "iu", "int16", 1,
+                                                      "a 1-D array of int16 record codes");
+              Vector<int64_t> offsets = int64_vector(offsets_h, "offsets");
               const int64_t num_games = check_offsets(offsets, (int64_t)codes.shape(0));
               const int64_t num_codes = (int64_t)codes.shape(0);
               const size_t area = (size_t)size * size;
-              std::vector<int8_t> ownership((size_t)num_games * area);
-              std::vector<float> margin((size_t)num_games);
+              int8_t* own = new int8_t[num_games > 0 ? (size_t)num_games * area : 1];
+              nb::capsule own_owner(own, [](void* p) noexcept { delete[] static_cast<int8_t*>(p); });
+              float* mar = new float[num_games > 0 ? (size_t)num_games : 1];
+              nb::capsule mar_owner(mar, [](void* p) noexcept { delete[] static_cast<float*>(p); });
               {
                   nb::gil_scoped_release release;
-                  record_outcomes(codes.data(), num_codes, offsets.data(), num_games, size, ownership.data(),
-                                  margin.data());
+                  record_outcomes(codes.data(), num_codes, offsets.data(), num_games, size, own, mar);
               }
-              int8_t* own = new int8_t[ownership.size() > 0 ? ownership.size() : 1];
-              std::copy(ownership.begin(), ownership.end(), own);
-              float* mar = new float[margin.size() > 0 ? margin.size() : 1];
-              std::copy(margin.begin(), margin.end(), mar);
-              nb::capsule own_owner(own, [](void* p) noexcept { delete[] static_cast<int8_t*>(p); });
-              nb::capsule mar_owner(mar, [](void* p) noexcept { delete[] static_cast<float*>(p); });
               return std::make_pair(nb::ndarray<nb::numpy, int8_t>(own, {(size_t)num_games, area}, own_owner),
                                     nb::ndarray<nb::numpy, float>(mar, {(size_t)num_games}, mar_owner));
           },
-          "codes"_a, "offsets"_a, "size"_a,
+          nb::arg("codes").none(), nb::arg("offsets").none(), nb::arg("size").none(),
+          nb::sig("def record_outcomes(codes: numpy.ndarray[dtype=int16], offsets: numpy.ndarray[dtype=int64], "
+                  "size: int) -> tuple[numpy.ndarray[dtype=int8], numpy.ndarray[dtype=float32]]"),
           "Replays every record to its end: (ownership int8 [G, N*N], area margin float32 [G]); the "
           "Tromp-Taylor owner of each point from Black's view (+1 Black, -1 White, 0 neither) and "
           "Black's area minus White's, komi not included.");

@@ -23,13 +23,47 @@ gives a game `full_visits` (with root noise; its visit distribution is a trainin
 """
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from envs.go import _core
+from envs.go import Board, _core
 from envs.go.errors import GoError
+
+
+MAX_TEMPERATURE = 100.0
+"""Largest move-choice temperature (visits^(1/T): beyond this every visited move is as likely)."""
+SEARCH_FEATURE_SETS = ("agz", "extended", "basic", "none")
+
+
+def _shown(value) -> str:
+    if isinstance(value, int) and abs(value) > 10**30:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__}"
+
+
+def _integer(cfg, name: str, low: int, high: int) -> None:
+    value = getattr(cfg, name)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise GoError(f"search: {name} must be an integer, got {_shown(value)}")
+    if not low <= value <= high:
+        raise GoError(f"search: {name} must be in {low}..{high}, got {_shown(value)}")
+
+
+def _number(cfg, name: str, low: float, high: float, bounds: str, low_open: bool = False) -> None:
+    value = getattr(cfg, name)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise GoError(f"search: {name} must be a number, got {_shown(value)}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not (math.isfinite(x) and low <= x <= high and (x > low or not low_open)):
+        raise GoError(f"search: {name} must be a finite number in {bounds}, got {_shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -73,21 +107,33 @@ class SearchConfig:
     tree stops early with the statistics it has. Bounds memory in long analyses."""
 
     def __post_init__(self) -> None:
-        for name in ("visits", "full_visits", "fast_visits"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise GoError(f"search: {name} must be >= 1, got {v}")
-        if not 1 <= self.leaves_per_tree <= 1024:
-            raise GoError(f"search: leaves_per_tree must be in 1..1024, got {self.leaves_per_tree}")
-        if not 0.0 <= self.full_search_prob <= 1.0:
-            raise GoError("search: full_search_prob must be in [0, 1]")
-        if not 0.0 <= self.noise_fraction <= 1.0:
-            raise GoError("search: noise_fraction must be in [0, 1]")
-        if self.temperature < 0:
-            raise GoError("search: temperature must be >= 0")
-        if self.max_tree_nodes is not None and not 2 <= self.max_tree_nodes <= _core.Search.max_tree_nodes_limit:
-            raise GoError(f"search: max_tree_nodes must be in 2..{_core.Search.max_tree_nodes_limit}, "
-                          f"got {self.max_tree_nodes}")
+        # Checked here as the native core checks them, so that a bad setting is one clear line
+        # when the config is made (a command line's --fpu-reduction 1e30), not a hang later.
+        core = _core.Search
+        _integer(self, "visits", 1, core.max_visits)
+        for name in ("full_visits", "fast_visits"):
+            if getattr(self, name) is not None:
+                _integer(self, name, 1, core.max_visits)
+        _number(self, "c_puct", 0.0, core.max_c_puct, f"(0, {core.max_c_puct:g}]", low_open=True)
+        _number(self, "fpu_reduction", -core.max_fpu_reduction, core.max_fpu_reduction,
+                f"[-{core.max_fpu_reduction:g}, {core.max_fpu_reduction:g}] (values are in [-1, 1])")
+        _number(self, "noise_fraction", 0.0, 1.0, "[0, 1]")
+        if self.noise_alpha is not None:
+            _number(self, "noise_alpha", 0.0, core.max_noise_alpha,
+                    f"[0, {core.max_noise_alpha:g}] (0 or None: 10.83 / legal moves)")
+        _integer(self, "leaves_per_tree", 1, core.max_leaves_per_tree)
+        _number(self, "temperature", 0.0, MAX_TEMPERATURE, f"[0, {MAX_TEMPERATURE:g}]")
+        _integer(self, "temperature_moves", 0, 2**31 - 1)
+        _number(self, "full_search_prob", 0.0, 1.0, "[0, 1]")
+        _integer(self, "no_pass_before", 0, 2**31 - 1)
+        if not isinstance(self.tree_reuse, (bool, np.bool_)):
+            raise GoError(f"search: tree_reuse must be True or False, got {_shown(self.tree_reuse)}")
+        if not isinstance(self.feature_set, str) or self.feature_set not in SEARCH_FEATURE_SETS:
+            raise GoError(f"search: feature_set must be one of {', '.join(SEARCH_FEATURE_SETS)}, "
+                          f"got {_shown(self.feature_set)}")
+        _integer(self, "seed", 0, 2**64 - 1)
+        if self.max_tree_nodes is not None:
+            _integer(self, "max_tree_nodes", 2, core.max_tree_nodes_limit)
 
     @property
     def full(self) -> int:
@@ -130,9 +176,11 @@ class BatchedSearch:
 
     def __init__(self, evaluator, board_size: int, komi: float, feature_set: str,
                  config: SearchConfig, num_games: int) -> None:
+        if not isinstance(config, SearchConfig):
+            raise GoError(f"search: config must be a SearchConfig, got {type(config).__name__}")
         self.evaluator, self.config = evaluator, config
-        self.size, self.komi, self.feature_set = int(board_size), float(komi), feature_set
-        self.core = _core.Search(int(num_games), self.size, feature_set=feature_set,
+        # The core checks every argument (type and range) and raises GoError naming it.
+        self.core = _core.Search(num_games, board_size, feature_set=feature_set,
                                  c_puct=config.c_puct, fpu_reduction=config.fpu_reduction,
                                  noise_fraction=config.noise_fraction,
                                  noise_alpha=config.noise_alpha or 0.0,
@@ -140,7 +188,11 @@ class BatchedSearch:
                                  no_pass_before=config.no_pass_before,
                                  tree_reuse=config.tree_reuse, seed=config.seed,
                                  max_tree_nodes=config.max_tree_nodes or 0)
-        self.num_games = int(num_games)
+        if isinstance(komi, (bool, np.bool_)) or not isinstance(komi, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(komi) or abs(komi) > 1000:
+            raise GoError(f"search: komi must be a finite number in -1000..1000, got {_shown(komi)}")
+        self.size, self.komi, self.feature_set = self.core.size, float(komi), feature_set
+        self.num_games = self.core.num_games
         self.rng = np.random.default_rng(config.seed)
         self._buffer = np.zeros((self.core.max_leaves, self.core.planes, self.size, self.size), np.float32)
         self.evaluations = 0
@@ -150,17 +202,50 @@ class BatchedSearch:
 
     def reset(self, game: int, board) -> None:
         """Game `game` starts from (a copy of) `board`, with an empty tree."""
-        if board.size != self.size:
-            raise GoError(f"search: board size {board.size} does not match the search's {self.size}")
         self.core.reset(game, board)
 
     def play(self, game: int, move: int) -> None:
         """Plays `move` in game `game` (IllegalMove if it is not legal there)."""
-        self.core.play(game, int(move))
+        self.core.play(game, move)
 
     def board(self, game: int):
         """A copy of game `game`'s position."""
         return self.core.board(game)
+
+    def _game_ids(self, game_ids) -> np.ndarray:
+        if game_ids is None:
+            return np.arange(self.num_games, dtype=np.int64)
+        if isinstance(game_ids, (str, bytes)):
+            raise GoError(f"search: game_ids must be a sequence of game indices, got {_shown(game_ids)}")
+        try:   # more ids than games must repeat one: the core says which
+            ids = list(itertools.islice(game_ids, self.num_games + 1))
+        except Exception as err:   # not iterable, or its items cannot be read
+            raise GoError(f"search: game_ids must be a sequence of game indices, got {_shown(game_ids)} "
+                          f"({type(err).__name__})") from None
+        for g in ids:
+            if isinstance(g, (bool, np.bool_)) or not isinstance(g, (int, np.integer)):
+                raise GoError(f"search: game_ids must be integers, got {_shown(g)}")
+            if not 0 <= g < self.num_games:
+                raise GoError(f"search: game {_shown(g)} is not in 0..{self.num_games - 1}")
+        return np.asarray(ids, np.int64).reshape(-1)
+
+    def _visits(self, visits, count: int) -> np.ndarray:
+        values = [visits] * count if isinstance(visits, (int, np.integer)) else visits
+        if isinstance(values, (str, bytes)):
+            raise GoError(f"search: visits must be an integer or one per game, got {_shown(visits)}")
+        try:
+            values = list(itertools.islice(values, count + 1))
+        except Exception as err:   # not iterable, or its items cannot be read
+            raise GoError(f"search: visits must be an integer or one per game, got {_shown(visits)} "
+                          f"({type(err).__name__})") from None
+        if len(values) != count:
+            raise GoError(f"search: visits must be an integer or one per game ({count}), got {len(values)}")
+        for v in values:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise GoError(f"search: visits must be integers, got {_shown(v)}")
+            if not 1 <= v <= _core.Search.max_visits:
+                raise GoError(f"search: visits must be in 1..{_core.Search.max_visits}, got {_shown(v)}")
+        return np.asarray(values, np.int64).reshape(-1)
 
     def run(self, game_ids: Sequence[int] | None = None,
             visits: int | Sequence[int] | None = None) -> list[SearchResult]:
@@ -168,25 +253,42 @@ class BatchedSearch:
 
         visits overrides the playout cap (one number or one per game): those runs are full
         searches without noise unless the config's noise applies (it does to every run here).
+        If the evaluator fails (or returns what the core refuses), the round's leaves are
+        cancelled before the error goes on: the search stays usable.
         """
-        ids = np.arange(self.num_games) if game_ids is None else np.asarray(list(game_ids), np.int64)
+        ids = self._game_ids(game_ids)
         if visits is None:
             full = self.rng.random(len(ids)) < self.config.full_search_prob
-            targets = np.where(full, self.config.full, self.config.fast)
+            targets = np.where(full, self.config.full, self.config.fast).astype(np.int64)
         else:
-            targets = np.broadcast_to(np.asarray(visits, np.int64), ids.shape)
+            targets = self._visits(visits, len(ids))
             full = np.ones(len(ids), bool)
-        self.core.begin(ids.astype(np.int64), targets.astype(np.int64), full)
-        while True:
-            n = self.core.select(self._buffer)
-            if n == 0:
-                break
-            logits, values = self.evaluator.evaluate(self._buffer[:n])
-            self.core.backup(np.ascontiguousarray(logits, np.float32),
-                             np.ascontiguousarray(np.reshape(values, -1), np.float32))
-            self.evaluations += n
-            self.rounds += 1
+        self.core.begin(ids, targets, full)
+        try:
+            while True:
+                n = self.core.select(self._buffer)
+                if n == 0:
+                    break
+                logits, values = self._evaluate(n)
+                self.core.backup(logits, values)
+                self.evaluations += n
+                self.rounds += 1
+        except BaseException:
+            if self.core.awaiting_backup:
+                self.core.cancel()
+            raise
         return [self.result(int(g), bool(f)) for g, f in zip(ids, full)]
+
+    def _evaluate(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        out = self.evaluator.evaluate(self._buffer[:n])
+        try:
+            logits, values = out
+            return (np.ascontiguousarray(logits, np.float32),
+                    np.ascontiguousarray(np.reshape(values, -1), np.float32))
+        except (TypeError, ValueError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise GoError(f"search: the evaluator must return (logits [L, N*N+1], values [L]) as float arrays "
+                          f"({first})") from None
 
     def result(self, game: int, is_full_search: bool = True) -> SearchResult:
         """The statistics of game `game`'s tree as they stand."""
@@ -216,7 +318,9 @@ def sample_with_temperature(result: SearchResult, temperature: float, rng: np.ra
 def search_position(board, evaluator, visits: int | None = None,
                     config: SearchConfig = SearchConfig()) -> SearchResult:
     """One search of one position (no tree kept): `visits` (default config.visits) root visits."""
-    visits = config.visits if visits is None else int(visits)
+    if not isinstance(board, Board):
+        raise GoError(f"search: board must be an envs.go.Board, got {type(board).__name__}")
+    visits = config.visits if visits is None else visits
     search = BatchedSearch(evaluator, board.size, board.komi, config.feature_set, config, 1)
     search.reset(0, board)
     return search.run([0], visits=visits)[0]

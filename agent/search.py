@@ -189,7 +189,7 @@ class BatchedSearch:
                                  tree_reuse=config.tree_reuse, seed=config.seed,
                                  max_tree_nodes=config.max_tree_nodes or 0)
         if isinstance(komi, (bool, np.bool_)) or not isinstance(komi, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(komi) or abs(komi) > 1000:
+                or not -1000 <= komi <= 1000:   # NaN fails the comparison; a huge int is no OverflowError
             raise GoError(f"search: komi must be a finite number in -1000..1000, got {_shown(komi)}")
         self.size, self.komi, self.feature_set = self.core.size, float(komi), feature_set
         self.num_games = self.core.num_games

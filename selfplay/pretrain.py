@@ -6,7 +6,9 @@ and KataGo's ownership and score targets for games counted at their end) -> the 
 Loss = cross-entropy(policy) + value_weight * MSE(value) + ownership_weight * BCE(ownership)
 + score_weight * Huber(score).
 The data order is a pure function of (seed, step), so --resume continues exactly where the last
-checkpoint left off.
+checkpoint left off, even after a kill -9: the steps since that checkpoint are trained again (and
+their TensorBoard points replaced), the temporary files the kill left in the checkpoint and cache
+directories are removed, and no checkpoint is written twice.
 """
 from __future__ import annotations
 
@@ -214,7 +216,8 @@ def _resume_point(cfg: PretrainConfig, net, optimizer) -> tuple[int, int, float]
     """Load the latest checkpoint of cfg.checkpoint_dir; returns (step, data_seen, train_seconds)."""
     stem = latest_checkpoint(cfg.checkpoint_dir)
     if stem is None:
-        raise KomiError(f"--resume: no checkpoint in {cfg.checkpoint_dir}")
+        raise KomiError(f"--resume: no checkpoint in {cfg.checkpoint_dir} (a run stopped before its "
+                        "first checkpoint starts again without --resume)")
     meta = read_metadata(stem)
     expect = {"board_size": cfg.filter.board_size, "feature_set": cfg.feature_set}
     load_weights(stem, net, expect=expect)
@@ -232,9 +235,16 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
 
     from envs.go import features
 
+    from selfplay.loop import remove_stale_temporaries
+
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = _device(cfg.device)
+    # what a kill -9 left mid-write: checkpoint files, converted shards, the cache manifest
+    cache = Path(cfg.cache_dir)
+    for directory in [Path(cfg.checkpoint_dir), cache, *(cache.iterdir() if cache.is_dir() else ())]:
+        if directory.is_dir():
+            remove_stale_temporaries(directory)
     size = cfg.filter.board_size
     shards = build_shards(cfg.sgf, cfg.filter, cfg.val_fraction, cfg.cache_dir, progress=progress)
     skipped = shards.manifest["skipped"]
@@ -271,7 +281,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
     if cfg.log_dir:
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(cfg.log_dir)
+        # on resume, hide what a killed run logged after its checkpoint: those steps come again
+        writer = SummaryWriter(cfg.log_dir, purge_step=step + 1 if resume else None)
         writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(cfg).items()), step)
 
     metrics: dict = {}
@@ -337,8 +348,9 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
                     writer.add_scalar("train/positions_per_s", cfg.batch_size / dt, step)
             if step % cfg.val_every == 0:
                 validate()
-            if (step % cfg.checkpoint_every == 0
-                    or time.monotonic() - last_saved_time >= cfg.checkpoint_minutes * 60):
+            if ((step % cfg.checkpoint_every == 0
+                 or time.monotonic() - last_saved_time >= cfg.checkpoint_minutes * 60)
+                    and not done()):  # the last step's checkpoint comes after the final validation
                 checkpoint()
                 last_saved, last_saved_time = step, time.monotonic()
     except KeyboardInterrupt:
@@ -350,7 +362,10 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, progress: bool = True) -
         bar.close()
     if step % cfg.val_every != 0 or not metrics:
         validate()
-    path = checkpoint()
+    if step > last_saved or latest_checkpoint(cfg.checkpoint_dir) is None:
+        path = checkpoint()
+    else:  # resumed at its end: the checkpoint of this step is there, keep it as written
+        path = Path(cfg.checkpoint_dir) / checkpoint_name(step)
     if writer:
         writer.close()
     print(f"final checkpoint: {path} (step {step}, {data_seen} positions, {train_seconds / 60:.1f} min "

@@ -290,3 +290,62 @@ def test_selfplay_help_text(capsys):
     assert "--checkpoint-minutes MINUTES" in text and "(default: 10.0)" in text
     assert "--log-dir DIR" in text and "(default: <out>/tb)" in text
     assert "--min-positions INT" in text and "(default: 256)" in text
+
+
+# --- pretraining killed with -9 -------------------------------------------------------------------
+
+def _write_sgf_collection(directory: Path, games: int = 40, size: int = 9) -> None:
+    from envs.go import Board
+
+    letters = "abcdefghijklmnopqrs"
+    rng = np.random.default_rng(7)
+    directory.mkdir()
+    for i in range(games):
+        board, nodes = Board(size=size, komi=7.5), []
+        for _ in range(30):
+            move = int(rng.choice([m for m in board.legal_moves() if m != size * size]))
+            nodes.append(f";{'B' if board.to_play == 1 else 'W'}[{letters[move % size]}{letters[move // size]}]")
+            board.play(move)
+        result = "B+R" if i % 2 else "W+R"
+        (directory / f"g{i}.sgf").write_text(f"(;GM[1]FF[4]SZ[{size}]KM[7.5]RE[{result}]{''.join(nodes)})\n")
+
+
+def _checkpoint_files(directory: Path) -> dict[str, tuple[str, int]]:
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(directory.glob("step-*"))}
+
+
+def test_pretrain_killed_with_9_resumes_without_overwriting_a_checkpoint(tmp_path):
+    _write_sgf_collection(tmp_path / "sgf")
+    ckpt = tmp_path / "ckpt"
+    steps = 60
+    args = ["pretrain", "--sgf", str(tmp_path / "sgf"), "--board-size", "9",
+            "--min-moves", "5", "--preset", "tiny", "--feature-set", "basic", "--batch-size", "8",
+            "--val-fraction", "0.2", "--val-every", "20", "--val-positions", "64", "--checkpoint-every", "5",
+            "--checkpoint-dir", str(ckpt), "--cache-dir", str(tmp_path / "cache"),
+            "--log-dir", str(tmp_path / "tb"), "--warmup-steps", "2", "--no-progress", "--threads", "1",
+            "--steps", str(steps)]
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "komi", *args], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _kill_when(proc, lambda: latest_checkpoint(ckpt) is not None
+               and int(latest_checkpoint(ckpt).name[5:]) >= 10, "a checkpoint at step 10")
+    before = _checkpoint_files(ckpt)
+    killed_at = int(latest_checkpoint(ckpt).name[5:])
+    pid = dead_pid()  # what a kill in the middle of a save leaves
+    stale = [ckpt / f"step-{killed_at + 5:08d}.safetensors.tmp{pid}",
+             next((tmp_path / "cache").iterdir()) / f"train-00009.npz.tmp{pid}.npz"]
+    for p in stale:
+        p.write_text("half written")
+    from komi.cli import main
+
+    assert main(args + ["--resume"]) == 0
+    after = _checkpoint_files(ckpt)
+    assert all(after[name] == sig for name, sig in before.items())  # nothing earlier rewritten
+    stems = sorted({name.split(".")[0] for name in after})
+    assert stems == [f"step-{s:08d}" for s in range(5, steps + 1, 5)]  # the counter went on
+    assert not [p for p in stale if p.exists()]
+    # resuming a finished run trains nothing and rewrites nothing
+    assert main(args + ["--resume"]) == 0
+    assert _checkpoint_files(ckpt) == after

@@ -286,10 +286,12 @@ def test_selfplay_help_text(capsys):
 
     with pytest.raises(SystemExit):
         main(["selfplay", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    assert "--checkpoint-minutes MINUTES" in text and "(default: 10.0)" in text
-    assert "--log-dir DIR" in text and "(default: <out>/tb)" in text
-    assert "--min-positions INT" in text and "(default: 256)" in text
+    lines = capsys.readouterr().out.splitlines()
+    for option, default in (("--checkpoint-minutes", "10"), ("--log-dir", "<out>/tb"), ("--min-positions", "256")):
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith(option + " "))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("-")), len(lines))
+        help_of = " ".join(" ".join(lines[start:end]).split())  # the option's own entry
+        assert f"(default: {default}" in help_of, help_of
 
 
 # --- pretraining killed with -9 -------------------------------------------------------------------

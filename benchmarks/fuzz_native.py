@@ -10,10 +10,12 @@ the wrong dtype, shape, order or writeability, broken evaluators.
 Call i is drawn from its own generator (seed, i), so any call can be replayed alone
 (`--replay I` prints it and its outcome). The calls run in a child process, which reports each
 outcome through a pipe; the parent counts outcomes by exception type and detects crashes (the
-child dies: a signal or an exit) and hangs (no outcome for --hang-seconds, 2 s by default; the
-child is killed). After a crash or a hang the child restarts at the next call. The child runs
-under an address-space limit (--memory-gb) so that an allocation a hostile number implies fails
-and is counted instead of swamping the machine.
+child dies: a signal or an exit) and hangs (a call that has used --hang-seconds of CPU, 2 s by
+default, or has slept that long, without an outcome: on a loaded machine a child waiting for a
+core is not hung; after 120 s it is, whatever it did). A hung child is killed; after a crash or a
+hang the child restarts at the next call. The child runs under an address-space limit
+(--memory-gb) so that an allocation a hostile number implies fails and is counted instead of
+swamping the machine.
 
 Allowed outcomes: a return, or GoError and its documented subclasses (IllegalMove,
 CoordinateError, ArgumentTypeError). A search whose evaluator raises on purpose passes that
@@ -506,7 +508,12 @@ CONFIG_FIELDS = {
 
 
 def slow(value, limit: int) -> bool:
-    """A valid but large count (many visits, games): legit work, not a hang to look for."""
+    """A valid but large count (many visits, games; or an array holding one): legit work, not a
+    hang to look for."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size:
+        return bool(((value > limit) & (value <= 2**31)).any())
+    if isinstance(value, (list, tuple)):
+        return any(slow(v, limit) for v in value)
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and limit < value <= 2**31
 
 
@@ -601,8 +608,18 @@ def child(seed: int, start: int, stop: int, memory_gb: float) -> None:
 
 # ---- the parent: counts, restarts after crashes and hangs ----------------------------------------
 
+def cpu_and_state(pid: int) -> tuple[float, str]:
+    """(CPU seconds used, user + system; scheduler state: "R" running or waiting for a core, "S"
+    asleep, ...) of a process, from /proc ((0, "?") where unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), fields[0]
+    except (OSError, IndexError, ValueError):
+        return 0.0, "?"
+
+
 def run(calls: int, seed: int = 1, hang_seconds: float = 2.0, memory_gb: float = 8.0, start: int = 0,
-        progress: bool = False) -> dict:
+        progress: bool = False, starved_seconds: float = 120.0) -> dict:
     """Runs calls [start, start + calls) in child processes; returns the counts and examples."""
     counts: Counter = Counter()
     examples: dict[str, str] = {}
@@ -614,8 +631,19 @@ def run(calls: int, seed: int = 1, hang_seconds: float = 2.0, memory_gb: float =
         proc = subprocess.Popen([sys.executable, __file__, "--child", str(seed), str(nxt), str(stop), str(memory_gb)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         buf, started = b"", False
+        mark_cpu, mark_wall = 0.0, time.monotonic()   # at the last outcome
         while True:
-            ready, _, _ = select.select([proc.stdout], [], [], hang_seconds if started else 120)
+            ready, _, _ = select.select([proc.stdout], [], [], hang_seconds / 4 if started else 120)
+            if not ready and started:
+                # A hang: a call that has used hang_seconds of CPU, or has waited that long asleep
+                # (a lock, a read), or starved_seconds in all. A child that is runnable but waits
+                # for a core on a loaded machine is not hung.
+                cpu, state = cpu_and_state(proc.pid)
+                waited = time.monotonic() - mark_wall
+                asleep = state not in ("R", "?")
+                if cpu - mark_cpu < hang_seconds and waited < starved_seconds and \
+                        not (asleep and waited >= hang_seconds):
+                    continue
             if not ready:   # no outcome in time: a hang at call nxt
                 proc.kill()
                 proc.wait()
@@ -641,6 +669,7 @@ def run(calls: int, seed: int = 1, hang_seconds: float = 2.0, memory_gb: float =
                     nxt += 1
                 break
             buf += chunk
+            mark_cpu, mark_wall = cpu_and_state(proc.pid)[0], time.monotonic()
             *lines, buf = buf.split(b"\n")
             for line in lines:
                 if line == b"ready":
@@ -681,7 +710,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the calls (default 1)")
     parser.add_argument("--start", type=int, default=0, metavar="I", help="index of the first call (default 0)")
     parser.add_argument("--hang-seconds", type=float, default=2.0, metavar="S",
-                        help="a call without outcome for this long is a hang (default 2)")
+                        help="a call that uses this much CPU time without an outcome is a hang (default 2)")
     parser.add_argument("--memory-gb", type=float, default=8.0, metavar="GB",
                         help="address-space limit of the child (default 8; 0: none)")
     parser.add_argument("--replay", type=int, metavar="I", help="run call I alone, in this process, and print it")

@@ -268,8 +268,8 @@ def main() -> int:
                    help="real records taken from each archive of ../shared/data/go (default 2000)")
     p.add_argument("--hang-seconds", type=float, default=2.0,
                    help="a case using more CPU seconds than this is a hang (default 2)")
-    p.add_argument("--kill-seconds", type=float, default=10.0,
-                   help="interrupt a case after this many wall-clock seconds, a hang too (default 10)")
+    p.add_argument("--kill-seconds", type=float, default=60.0,
+                   help="interrupt a case after this many wall-clock seconds, a hang too (default 60)")
     p.add_argument("--file-every", type=int, default=50, metavar="K", help="every K-th case also via a file")
     p.add_argument("--archive-every", type=int, default=2000, metavar="K",
                    help="pack the last 50 cases into an archive every K cases")
@@ -285,8 +285,32 @@ def main() -> int:
     seeds = BUILTIN_SEEDS + real
     print(f"fuzz_sgf: {args.cases} cases, seed {args.seed}, {len(real)} real records from {DATA}", flush=True)
 
+    armed = [False]     # the alarm interrupts only the case itself, never the bookkeeping
+
     def on_alarm(signum, frame):
-        raise Hang()
+        if armed[0]:
+            armed[0] = False
+            raise Hang()
+
+    def run_case(data: bytes, as_text: bool, via_file: bool,
+                 folder: Path) -> tuple[str | None, BaseException | None]:
+        """(outcome, None) or (None, the exception); a Hang is caught here too, so that an alarm
+        arriving as the case ends cannot escape into the loop."""
+        try:
+            try:
+                armed[0] = True
+                signal.setitimer(signal.ITIMER_REAL, args.kill_seconds)
+                outcome = exercise(data, as_text)
+                if via_file:
+                    through_file(data, folder)
+                return outcome, None
+            finally:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except BaseException as err:     # noqa: BLE001 - sorted by the caller
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            return None, err
 
     signal.signal(signal.SIGALRM, on_alarm)
     counts: collections.Counter = collections.Counter()
@@ -324,30 +348,20 @@ def main() -> int:
             recent.append(data)
             del recent[:-50]
             t0, c0 = time.perf_counter(), time.process_time()
-            signal.setitimer(signal.ITIMER_REAL, args.kill_seconds)
-            try:
-                outcome = exercise(data, as_text=rng.random() < 0.1)
-                if i % args.file_every == 0:
-                    through_file(data, folder)
-            except Hang:
+            outcome, err = run_case(data, rng.random() < 0.1, i % args.file_every == 0, folder)
+            if isinstance(err, Hang):
                 outcome = "exc:Hang"
-            except SGFError as err:
+            elif isinstance(err, SGFError):
                 outcome = "exc:SGFError"
                 reasons[err.reason] += 1
-                if not good_message(err):
-                    counts["bad message"] += 1
-                    save("message", data, repr(str(err)))
-            except KomiError as err:
+            elif err is not None:
                 outcome = f"exc:{type(err).__name__}"
-                if not good_message(err):
-                    counts["bad message"] += 1
-                    save("message", data, repr(str(err)))
-            except Exception as err:        # noqa: BLE001 - what the fuzzer looks for
-                outcome = f"exc:{type(err).__name__}"
-                counts["crash"] += 1
-                save("crash", data, f"{type(err).__name__}: {err}")
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                if not isinstance(err, KomiError):
+                    counts["crash"] += 1
+                    save("crash", data, f"{type(err).__name__}: {err}")
+            if isinstance(err, KomiError) and not good_message(err):
+                counts["bad message"] += 1
+                save("message", data, repr(str(err)))
             elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
             counts["cases"] += 1
             counts[outcome] += 1

@@ -402,10 +402,14 @@ def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
     except (OSError, SafetensorError) as err:
         raise CheckpointError(f"{tensor_path}: unreadable training state ({err})") from None
     try:
-        return _join_state(skeleton, tensors)
+        state = _join_state(skeleton, tensors)
     except (KeyError, TypeError, ValueError, RecursionError) as err:
         raise CheckpointError(f"{json_path}: malformed training state ({type(err).__name__}: "
                               f"{_show(str(err), 80)})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{json_path}: malformed training state (a {type(state).__name__}, "
+                              "not a dict of states)")
+    return state
 
 
 def checkpoint_name(step: int) -> str:
@@ -489,9 +493,10 @@ def _check_network_files(path: str | os.PathLike, board_size: int | None, featur
 
 def check_network(path: str | os.PathLike, board_size: int | None = None,
                   feature_set: str | None = None) -> dict[str, Any]:
-    """Check a network checkpoint without building it (metadata, architecture, the weights'
-    header) and that its feature set gives the network's input planes, which playing needs;
-    returns the metadata. CheckpointError names the file and the field."""
+    """Check a network checkpoint without building it: metadata, architecture, the weights'
+    names, shapes and dtypes, their values (finite), and that its feature set gives the
+    network's input planes, which playing needs; returns the metadata. CheckpointError names
+    the file and the field."""
     from envs.go.features import num_planes
 
     meta, config = _check_network_files(path, board_size, feature_set)
@@ -499,6 +504,13 @@ def check_network(path: str | os.PathLike, board_size: int | None = None,
     if config.in_planes != planes:
         raise CheckpointError(f"{_metadata_path(path)}: architecture.config.in_planes is {config.in_planes}, "
                               f"but feature_set {meta['feature_set']!r} gives {planes} planes")
+    stem = _stem(path)
+    weights_path = stem.with_name(stem.name + ".safetensors")
+    try:
+        state = load_file(str(weights_path))
+    except (OSError, SafetensorError) as err:
+        raise CheckpointError(f"{weights_path}: unreadable weights ({err})") from None
+    _check_finite(weights_path, state)
     return meta
 
 

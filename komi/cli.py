@@ -51,6 +51,16 @@ _HELP: dict[str, str] = {
 }
 
 
+def one_line(message: str) -> str:
+    """An error message as one line, without a `komi:` / `komi: error:` prefix of its own (the CLI
+    adds one): lines joined with "; "."""
+    text = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    for prefix in ("komi: error: ", "komi: "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text or "unknown error"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     known = {name for _, names in SUBCOMMANDS for name in names}
@@ -63,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = args.func(args)
     except KomiError as err:
-        print(f"komi: error: {err}", file=sys.stderr)
+        print(f"komi: error: {one_line(str(err))}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path the user gave: unwritable, full disk, a file where a folder goes
+        where = f"{err.filename}: " if err.filename is not None else ""
+        print(f"komi: error: {one_line(where + (err.strerror or str(err)))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("komi: interrupted", file=sys.stderr)

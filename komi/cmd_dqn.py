@@ -6,30 +6,17 @@ a preset per env family fills everything not given on the command line.
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import inspect
 import json
 import sys
 import typing
 
 
-def _field_docs(cls) -> dict[str, str]:
-    """Attribute docstrings of a dataclass (the string literal under each field)."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)):
-            docs[node.target.id] = str(nxt.value.value).strip()
-    return docs
-
-
 def _add_config_options(p: argparse.ArgumentParser) -> None:
     from agent.dqn.config import DQNConfig
+    from komi.options import choices, field_docs, finite_float, int_range, metavar
 
-    docs = _field_docs(DQNConfig)
+    docs = field_docs(DQNConfig)
     hints = typing.get_type_hints(DQNConfig)
     aliases = {"env_id": ["--env"], "total_steps": ["--steps"]}
     group = p.add_argument_group("training settings (default: the preset's value)")
@@ -41,11 +28,15 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
             group.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
         elif f.name == "hidden":
-            group.add_argument(*flags, dest=f.name, type=int, nargs="+", default=None, help=help_text)
+            group.add_argument(*flags, dest=f.name, type=int_range(1, 1 << 16), nargs="+", default=None,
+                               metavar="N", help=help_text)
         else:
             base = next((t for t in typing.get_args(hint) if t is not type(None)), hint)
-            group.add_argument(*flags, dest=f.name, type=base, default=None, metavar=f.name.upper(),
-                               help=help_text)
+            kind = {int: "int", float: "float"}.get(base, "str")
+            names = choices(f.name)
+            group.add_argument(*flags, dest=f.name, default=None, choices=names,
+                               type={"int": int_range(), "float": finite_float}.get(kind, base),
+                               metavar=None if names else metavar(f.name, kind), help=help_text)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,13 +45,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dqn_sub = p.add_subparsers(dest="dqn_command", metavar="ACTION", required=True)
 
     t = dqn_sub.add_parser("train", help="train an agent (resumable)",
+                           usage="%(prog)s [options]",
                            description="Train DQN on one environment. Example: komi dqn train --env "
                                        "MinAtar/Breakout-v1 --steps 1000000")
     t.add_argument("--preset", choices=["cartpole", "minatar", "atari"], default=None,
                    help="settings to start from (default: chosen by the env family)")
     t.add_argument("--rainbow", action="store_true",
                    help="switch on Double, dueling, prioritised replay, 3-step returns, noisy nets and C51")
-    t.add_argument("--out", default=None,
+    t.add_argument("--out", default=None, metavar="DIR",
                    help="run directory for checkpoints, curves, logs (default checkpoints/dqn/<env>-seed<seed>)")
     t.add_argument("--resume", action="store_true",
                    help="continue from the latest checkpoint in --out (its settings, unless overridden)")
@@ -72,30 +64,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e = dqn_sub.add_parser("eval", help="evaluate a checkpoint over N episodes (JSON output)",
                            description="Play N whole games with ε-greedy actions; print mean ± std and "
                                        "the raw returns.")
-    e.add_argument("checkpoint", help="checkpoint stem or file, or a run directory (its latest checkpoint)")
-    e.add_argument("--episodes", type=int, default=30, help="episodes to play (default 30)")
-    e.add_argument("--epsilon", type=float, default=0.001,
+    from komi.options import float_range, int_range
+
+    e.add_argument("checkpoint", metavar="CKPT",
+                   help="checkpoint stem or file, or a run directory (its latest checkpoint)")
+    e.add_argument("--episodes", type=int_range(1), default=30, metavar="N", help="episodes to play (default 30)")
+    e.add_argument("--epsilon", type=float_range(0, 1), default=0.001, metavar="EPSILON",
                    help="ε during evaluation: 0.001 (Rainbow-era) or 0.05 (Nature DQN); default 0.001")
-    e.add_argument("--env", default=None, help="fail unless the checkpoint was trained on this env id")
-    e.add_argument("--seed", type=int, default=12345, help="evaluation seed (default 12345)")
+    e.add_argument("--env", default=None, metavar="ENV", help="fail unless the checkpoint was trained on this env id")
+    e.add_argument("--seed", type=int_range(0, 2**31 - 1), default=12345, help="evaluation seed (default 12345)")
     e.add_argument("--json", default=None, metavar="PATH", help="also write the result as JSON ('-' = stdout)")
     e.add_argument("--device", default="cpu", help="torch device (default cpu)")
     e.set_defaults(func=run_eval)
 
     w = dqn_sub.add_parser("play", help="watch a checkpoint play; --record writes a GIF",
                            description="Play episodes with a checkpoint and optionally record them.")
-    w.add_argument("checkpoint", help="checkpoint stem or file, or a run directory")
-    w.add_argument("--episodes", type=int, default=1, help="episodes to play (default 1)")
-    w.add_argument("--epsilon", type=float, default=0.0, help="ε while playing (default 0)")
+    w.add_argument("checkpoint", metavar="CKPT", help="checkpoint stem or file, or a run directory")
+    w.add_argument("--episodes", type=int_range(1), default=1, metavar="N", help="episodes to play (default 1)")
+    w.add_argument("--epsilon", type=float_range(0, 1), default=0.0, metavar="EPSILON",
+                   help="ε while playing (default 0)")
     w.add_argument("--record", default=None, metavar="OUT.gif", help="write the frames to this GIF")
-    w.add_argument("--fps", type=int, default=30, help="GIF frames per second (default 30)")
-    w.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    w.add_argument("--fps", type=int_range(1, 100), default=30, metavar="N", help="GIF frames per second (default 30)")
+    w.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0, help="seed (default 0)")
     w.set_defaults(func=run_play)
 
 
 def _config_from_args(args: argparse.Namespace):
     """The run's DQNConfig: preset (or resumed run's settings) + --rainbow + explicit options."""
-    from agent.checkpoint import latest_checkpoint, read_metadata
+    from agent.checkpoint import CheckpointError, latest_checkpoint, read_metadata
     from agent.dqn.config import PRESETS, RAINBOW, DQNConfig, config_from_dict, preset_for_family
     from envs.atari import env_family
 
@@ -107,7 +103,13 @@ def _config_from_args(args: argparse.Namespace):
     if args.resume and args.out:
         stem = latest_checkpoint(args.out)
         if stem is not None:
-            base = config_from_dict(read_metadata(stem)["config"])
+            stored = read_metadata(stem).get("config")
+            if not isinstance(stored, dict):
+                raise CheckpointError(f"{stem}.json: config missing, so --resume cannot take its settings")
+            try:
+                base = config_from_dict(stored)
+            except (TypeError, ValueError) as err:
+                raise CheckpointError(f"{stem}.json: bad config ({str(err)[:120]})") from None
     if base is None:
         env_id = given.get("env_id", DQNConfig.env_id)
         base = PRESETS[args.preset or preset_for_family(env_family(env_id))].replace(env_id=env_id)
@@ -119,9 +121,13 @@ def _config_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> int:
     from agent.dqn.train import train
 
+    from komi.options import check_device, check_out_dir
+
     cfg = _config_from_args(args)
     cfg.check()
+    check_device(cfg.device)
     out = args.out or f"checkpoints/dqn/{cfg.env_id.replace('/', '_')}-seed{cfg.seed}"
+    check_out_dir(out, "--out")
     result = train(cfg, out, resume=args.resume, progress=not args.no_progress,
                    tensorboard=not args.no_tensorboard)
     t = result.timings
@@ -146,13 +152,48 @@ def _std(xs):
     return round((sum((x - m) ** 2 for x in xs) / len(xs)) ** 0.5, 3)
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    from agent.dqn.evaluate import load_agent, resolve_checkpoint, run_episodes
-    from komi.errors import KomiError
+def _load_agent(path: str, env_id: str | None = None, device: str = "cpu"):
+    """agent.dqn.evaluate.load_agent, with the checkpoint's architecture checked first: a DQN
+    checkpoint's metadata is data, so a missing or mistyped field, or a network bigger than its
+    weights file, is a CheckpointError naming the file, never a traceback or a huge allocation."""
+    import torch
 
-    if args.episodes < 1 or not 0.0 <= args.epsilon <= 1.0:
-        raise KomiError("--episodes must be at least 1 and --epsilon in [0, 1]")
-    net, cfg, meta = load_agent(args.checkpoint, env_id=args.env, device=args.device)
+    from agent.checkpoint import CheckpointError, _expected_tensors, check_tensors_fit, read_metadata
+    from agent.dqn.evaluate import load_agent, resolve_checkpoint
+    from agent.dqn.networks import NetworkSpec, QNetwork
+
+    stem = resolve_checkpoint(path)
+    meta = read_metadata(stem)
+    if meta.get("kind") == "dqn":
+        try:
+            values = dict(meta["architecture"]["spec"])
+            values["obs_shape"] = tuple(values["obs_shape"])
+            values["hidden"] = tuple(values["hidden"])
+            with torch.device("meta"):  # nothing is allocated
+                skeleton = QNetwork(NetworkSpec(**values))
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, OverflowError, RuntimeError) as err:
+            raise CheckpointError(f"{stem}.json: bad DQN architecture ({type(err).__name__}: "
+                                  f"{str(err)[:120]})") from None
+        check_tensors_fit(stem.with_name(stem.name + ".safetensors"), _expected_tensors(skeleton))
+    try:
+        return load_agent(stem, env_id=env_id, device=device)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{stem}.json: bad DQN checkpoint metadata ({type(err).__name__}: "
+                              f"{str(err)[:120]})") from None
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from agent.dqn.evaluate import resolve_checkpoint, run_episodes
+    from komi.options import check_device, check_file_folder
+
+    check_device(args.device)
+    if args.json and args.json != "-":
+        check_file_folder(args.json, "--json")
+    net, cfg, meta = _load_agent(args.checkpoint, env_id=args.env, device=args.device)
     returns, _ = run_episodes(net, cfg, args.episodes, args.epsilon, args.seed, device=args.device)
     result = dict(checkpoint=str(resolve_checkpoint(args.checkpoint)), env_id=cfg.env_id,
                   step=meta.get("step"), episodes=len(returns), epsilon=args.epsilon,
@@ -169,12 +210,15 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_play(args: argparse.Namespace) -> int:
-    from agent.dqn.evaluate import load_agent, run_episodes, write_gif
+    from agent.dqn.evaluate import run_episodes, write_gif
     from komi.errors import KomiError
+    from komi.options import check_file_folder
 
     if args.record and not args.record.lower().endswith(".gif"):
         raise KomiError(f"--record {args.record}: only .gif output is supported")
-    net, cfg, _ = load_agent(args.checkpoint)
+    if args.record:
+        check_file_folder(args.record, "--record")
+    net, cfg, _ = _load_agent(args.checkpoint)
     returns, frames = run_episodes(net, cfg, args.episodes, args.epsilon, args.seed,
                                    record=bool(args.record))
     for i, r in enumerate(returns):

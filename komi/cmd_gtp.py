@@ -14,23 +14,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "the newest checkpoint in checkpoints/ for the board size is used, else the "
                     "network shipped with komi for it (9x9, 19x19), else uniformly random moves that "
                     "do not fill the engine's own eyes. Diagnostics go to stderr only.")
-    p.add_argument("--checkpoint", help="checkpoint stem or file, or 'random' (default: newest in "
-                                        "--checkpoint-dir, else the shipped network)")
-    p.add_argument("--checkpoint-dir", default="checkpoints", help="where to look for the newest checkpoint")
+    from komi.options import KOMI, float_range, int_range
+
+    p.add_argument("--checkpoint", metavar="CKPT",
+                   help="checkpoint stem or file, or 'random' (default: newest in --checkpoint-dir, "
+                        "else the shipped network)")
+    p.add_argument("--checkpoint-dir", default="checkpoints", metavar="DIR",
+                   help="where to look for the newest checkpoint (default checkpoints)")
     p.add_argument("--random", action="store_true", help="play random moves even if a checkpoint exists")
-    p.add_argument("--visits", type=int, default=400,
+    p.add_argument("--visits", type=int_range(1), default=400, metavar="N",
                    help="search visits per move (default 400: about 0.5 s a move on 9x9, 2 s on 19x19 with two "
                         "CPU cores; 1 = the network alone)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--threads", type=int_range(1, 1024), default=1, metavar="N", help="torch CPU threads (default 1)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
-    p.add_argument("--resign-threshold", type=float, default=0.05,
-                   help="resign when the estimated win rate is below this (0 = never; default 0.05)")
+    p.add_argument("--resign-threshold", type=float_range(0, 1), default=0.05, metavar="WINRATE",
+                   help="resign when the estimated win rate is below this, 0..1 (0 = never; default 0.05)")
     p.add_argument("--dumb-pass", action="store_true",
                    help="pass whenever the network or search prefers it, even when a pass loses on the count")
-    p.add_argument("--size", type=int, default=None, help="initial board size (default: the checkpoint's, else 19)")
-    p.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
-    p.add_argument("--name", default="komi", help="engine name reported by `name`")
-    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--size", type=int_range(2, 19), default=None, metavar="N",
+                   help="board size until the controller sends boardsize, 2..19 (default: the checkpoint's, "
+                        "else 19, as GTP controllers expect; komi play starts at 9 instead, a quick game at a terminal)")
+    p.add_argument("--komi", type=KOMI, default=7.5, help="komi until the controller sends komi (default 7.5)")
+    p.add_argument("--name", default="komi", help="engine name reported by `name` (default komi)")
+    p.add_argument("--seed", type=int_range(0, 2**64 - 1), default=None, help="random seed (default: none)")
     p.set_defaults(func=run)
 
 
@@ -54,17 +60,29 @@ def make_engine_player(args: argparse.Namespace):
     """The Player behind the engine, and the board size it starts with; says which on stderr."""
     from pathlib import Path
 
+    from agent.checkpoint import check_network
     from agent.players import NetworkPlayerConfig, RandomPlayer, network_player
     from komi.errors import KomiError
+    from komi.options import check_device
 
     checkpoint = args.checkpoint
+    if Path(args.checkpoint_dir).exists() and not Path(args.checkpoint_dir).is_dir():
+        raise KomiError(f"--checkpoint-dir {args.checkpoint_dir}: not a folder")
     if args.random or checkpoint == "random":
         why = "--random given" if args.random else "--checkpoint random"
         _say(f"komi gtp: playing uniformly random moves that do not fill own eyes ({why})")
         return RandomPlayer(seed=args.seed, name=args.name), args.size or 19
+    check_device(args.device)
+    if checkpoint is not None:
+        n = check_network(checkpoint)["board_size"]  # the file and field, before anything is built or said
+        if args.size is not None and args.size != n:
+            raise KomiError(f"--size {args.size} does not fit checkpoint {checkpoint}, which plays {n}x{n}; "
+                            "leave out --size")
+        if not 2 <= n <= 19:
+            raise KomiError(f"checkpoint {checkpoint} plays {n}x{n}; komi gtp plays 2x2 to 19x19")
     import torch
 
-    torch.set_num_threads(max(1, args.threads))
+    torch.set_num_threads(args.threads)
     config = NetworkPlayerConfig(visits=args.visits, device=args.device, seed=args.seed,
                                  resign_threshold=args.resign_threshold, pass_safety=not args.dumb_pass)
     kind = "network alone (1 visit)" if args.visits <= 1 else f"search, {args.visits} visits"

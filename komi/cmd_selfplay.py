@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import inspect
-import itertools
 import os
 import signal
 
@@ -29,36 +26,26 @@ positions (the progress bar says how far it is), and a checkpoint is written eve
 trained network. TensorBoard logs go to <out>/tb (--log-dir)."""
 
 
-_METAVARS = {"out": "DIR", "log_dir": "DIR", "checkpoint_minutes": "MINUTES", "minutes": "MINUTES"}
-
-
-def _field_docs() -> dict[str, str]:
-    """The one-line docstring under each SelfPlayConfig field (used as the option's help)."""
-    from selfplay.loop import SelfPlayConfig
-
-    tree = ast.parse(inspect.getsource(SelfPlayConfig))
-    body = tree.body[0].body
-    docs = {}
-    for node, nxt in itertools.pairwise(body):
-        if (isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
-            docs[node.target.id] = " ".join(nxt.value.value.split())
-    return docs
-
-
 def _parse_value(kind: str, optional: bool):
+    from komi.options import finite_float, int_range
+
+    int_type = int_range()
+
+    base = {"int": int_type, "float": finite_float, "str": str}[kind]
+
     def parse(text: str):
         if optional and text.lower() == "none":
             return None
-        return {"int": int, "float": float, "str": str}[kind](text)
+        return base(text)
     return parse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from komi.options import choices, default_text, field_docs, metavar
     from selfplay.loop import SelfPlayConfig
 
     p = sub.add_parser("selfplay", help="improve a network by self-play with tree search",
-                       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       usage="%(prog)s [options]", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--init", metavar="CKPT", help="start from this checkpoint (e.g. a pretrained "
                    "one) instead of random weights")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
@@ -66,20 +53,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", metavar="ADDR", help="run the self-play actors on this Ray cluster")
     p.add_argument("--ray-local", action="store_true", help="start a local Ray instance for the actors")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    docs = _field_docs()
+    docs = field_docs(SelfPlayConfig)
     for f in dataclasses.fields(SelfPlayConfig):
         kind = str(f.type).split("|")[0].strip()
         optional = "None" in str(f.type)
-        default = f.default
         if f.name == "workers":
-            p.add_argument("--workers", type=int, default=None,
-                           help=f"{docs[f.name]} (default: half the CPU cores, at least 1)")
+            p.add_argument("--workers", type=int, default=None, metavar="N",
+                           help=f"{docs[f.name].rstrip('.')} (default: half the CPU cores, at least 1)")
             continue
-        shown = "none" if default is None else default
-        metavar = _METAVARS.get(f.name, kind.upper())
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=default,
-                       type=_parse_value(kind, optional), metavar=metavar,
-                       help=f"{docs.get(f.name, '')} (default: {shown})")
+        doc, shown = default_text(docs.get(f.name, ""), f.default)
+        names = choices(f.name)
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default,
+                       type=_parse_value(kind, optional), choices=names,
+                       metavar=None if names else metavar(f.name, kind),
+                       help=f"{doc} (default: {shown})".replace("%", "%%"))
     p.set_defaults(func=run)
 
 
@@ -90,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if fields["workers"] is None:
         fields["workers"] = max(1, (os.cpu_count() or 2) // 2)
     cfg = SelfPlayConfig(**fields)
+    from komi.options import check_device, check_out_dir
+
+    check_device(cfg.device, allow_auto=True)
+    check_out_dir(cfg.out, "--out")
     ray_address = "local" if args.ray_local else args.ray_address
     print(f"self-play on {cfg.board_size}x{cfg.board_size}: "
           + ("resuming" if args.resume else f"from {args.init}" if args.init

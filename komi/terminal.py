@@ -200,6 +200,8 @@ class PlaySession:
         """The end-of-game report: result, score, where the game is saved (saves if needed)."""
         try:
             saved = self._save([])
+        except _InputError as err:
+            saved = str(err)
         except KomiError as err:
             saved = f"Could not save the game: {err}"
         return f"Result: {self.result or 'unfinished'}. {self._score_text()}\n{saved}"
@@ -299,6 +301,11 @@ class PlaySession:
         if len(args) > 1:
             raise _InputError("Usage: save FILE.sgf")
         path = Path(args[0]) if args else self.save_path
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():  # never create folders for a typo
+            raise _InputError(f"Cannot save to {path}: no such folder {folder}.")
+        if path.is_dir():
+            raise _InputError(f"Cannot save to {path}: it is a folder; give a file name like game.sgf.")
         names = {BLACK: "you", WHITE: "you"}
         names[-self.human] = self.agent_label
         save_game(self.game, path, black=names[BLACK], white=names[WHITE], result=self.result,

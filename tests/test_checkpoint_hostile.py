@@ -216,7 +216,8 @@ def test_metadata_that_is_not_a_regular_file_is_refused(tmp_path):
 def test_malformed_training_state_is_a_checkpoint_error(tmp_path):
     stem, _ = _good(tmp_path)
     optim = stem.with_name(stem.name + ".optim.json")
-    for text in ('{"__tensor__": "no-such-tensor"}', '{"__dict__": 5}', "[" * 50_000 + "]" * 50_000):
+    for text in ('{"__tensor__": "no-such-tensor"}', '{"__dict__": 5}', "[" * 50_000 + "]" * 50_000,
+                 "null", "[1]"):
         optim.write_text(text)
         _refused(stem, "training state", load_training_state)
 
@@ -227,3 +228,16 @@ def test_network_config_errors_are_komi_errors_and_value_errors():
     assert isinstance(info.value, KomiError) and isinstance(info.value, ValueError)
     with pytest.raises(NetworkConfigError, match="must be a JSON object"):
         NetworkConfig.from_dict([1, 2])
+
+
+def test_check_network_refuses_nan_weights_without_building_the_network(tmp_path, monkeypatch):
+    stem, _ = _good(tmp_path)
+    _rewrite_weights(stem, lambda s: s["policy_pass.weight"].fill_(float("nan")))
+    real_init = PolicyValueNet.__init__
+
+    def only_on_meta(self, config):
+        assert torch.empty(0).device.type == "meta", "a real network was built"
+        real_init(self, config)
+
+    monkeypatch.setattr(PolicyValueNet, "__init__", only_on_meta)
+    _refused(stem, r"tensor policy_pass\.weight holds NaN", check_network)
